@@ -7,16 +7,23 @@
 //! - [`decode`] walks one captured frame from its link layer through VLAN/MPLS/PPPoE tags and
 //!   tunnels to the innermost IP packet and its transport header.
 //! - [`dns`], [`http`] and [`tls`] read application messages out of transport payloads.
+//!
+//! The decoder is split by layer: `linktype` names the capture link types, `cooked` reads
+//! capture pseudo-headers (BSD loopback, Linux SLL/SLL2, NFLOG), `link` reads Ethernet, VLAN,
+//! MPLS, PPPoE and PPP, `ip` reads IP and transport headers, and `tunnel` finds the packet
+//! inside IP-in-IP, GRE, VXLAN, Geneve and Teredo.
 
-pub mod cooked;
-pub mod decode;
+mod cooked;
+mod decode;
 pub mod dns;
 pub mod http;
-pub mod ip;
-pub mod link;
-pub mod linktype;
+mod ip;
+mod link;
+mod linktype;
 pub mod tls;
-pub mod tunnel;
+mod tunnel;
 
-
-
+pub use decode::{decode, Decoded, SkipReason, MAX_TUNNEL_DEPTH};
+pub use ip::{IcmpFields, TcpFields, TcpFlags};
+pub use link::MAX_LINK_HEADERS;
+pub use linktype::LinkType;
