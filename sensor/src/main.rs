@@ -1,1 +1,41 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use trailwatch_sensor::cli::Args;
+use trailwatch_sensor::run;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args);
+
+    match run::run(&args) {
+        Ok(outcome) => {
+            eprint!("{}", outcome.counters.report());
+            if outcome.failed_files > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(error) => {
+            log::error!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to standard error: info by default, `-v` debug, `-vv` trace, `-q` warnings only.
+/// `RUST_LOG` overrides the flags.
+fn init_logging(args: &Args) {
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => log::LevelFilter::Warn,
+        (false, 0) => log::LevelFilter::Info,
+        (false, 1) => log::LevelFilter::Debug,
+        (false, _) => log::LevelFilter::Trace,
+    };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .parse_default_env()
+        .format_target(false)
+        .init();
+}

@@ -1,0 +1,121 @@
+//! Offline packet sources: pcap and pcapng files read through libpcap.
+
+use std::path::{Path, PathBuf};
+
+use pcap::{Capture, Offline, Precision};
+use trailwatch_event::Timestamp;
+use trailwatch_wire::LinkType;
+
+/// A capture file that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("cannot open {}: {message}; expected a pcap or pcapng capture file", path.display())]
+    Open { path: PathBuf, message: String },
+
+    #[error(
+        "{}: link type {dlt} ({name}) is not supported; supported link types are Ethernet, \
+         BSD loopback, raw IPv4/IPv6, Linux cooked (SLL, SLL2), NFLOG and PPP",
+        path.display()
+    )]
+    UnsupportedLinkType {
+        path: PathBuf,
+        dlt: i32,
+        name: String,
+    },
+}
+
+/// How reading one file ended after it was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// Every record was read.
+    Complete,
+    /// The file ends in the middle of a record; every complete record before it was read.
+    Truncated(String),
+    /// libpcap stopped with another error (for example a pcapng block it rejects).
+    Failed(String),
+}
+
+/// What reading one file produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    pub packets: u64,
+    pub link: LinkType,
+    pub end: ReadEnd,
+}
+
+/// One captured frame as libpcap delivered it.
+pub struct Frame<'a> {
+    pub time: Timestamp,
+    pub data: &'a [u8],
+    /// Length of the frame on the wire, which is more than `data.len()` when the snapshot
+    /// length cut it.
+    pub wire_len: u32,
+}
+
+/// Reads every record of `path` ("-" is standard input) and passes each frame to `on_frame`.
+///
+/// Timestamps keep nanosecond precision for nanosecond files and are exact for microsecond
+/// files. An error that happens after the file was opened ends the read with
+/// [`ReadEnd::Truncated`] or [`ReadEnd::Failed`] instead of an `Err`, because the frames before
+/// it were already delivered.
+pub fn read_file(
+    path: &Path,
+    mut on_frame: impl FnMut(LinkType, &Frame<'_>),
+) -> Result<FileReport, CaptureError> {
+    let mut capture = open(path)?;
+    let datalink = capture.get_datalink();
+    let Some(link) = LinkType::from_dlt(datalink.0) else {
+        return Err(CaptureError::UnsupportedLinkType {
+            path: path.to_path_buf(),
+            dlt: datalink.0,
+            name: datalink
+                .get_name()
+                .unwrap_or_else(|_| "unknown".to_string()),
+        });
+    };
+
+    let mut packets = 0u64;
+    let end = loop {
+        match capture.next_packet() {
+            Ok(packet) => {
+                packets += 1;
+                let header = packet.header;
+                let frame = Frame {
+                    time: Timestamp {
+                        secs: i64::from(header.ts.tv_sec),
+                        // With nanosecond precision requested, libpcap stores nanoseconds here.
+                        nanos: i64::from(header.ts.tv_usec).clamp(0, 999_999_999) as u32,
+                    },
+                    data: packet.data,
+                    wire_len: header.len,
+                };
+                on_frame(link, &frame);
+            }
+            Err(pcap::Error::NoMorePackets) => break ReadEnd::Complete,
+            Err(pcap::Error::PcapError(message)) if message.contains("truncated") => {
+                break ReadEnd::Truncated(message)
+            }
+            Err(error) => break ReadEnd::Failed(error.to_string()),
+        }
+    };
+
+    Ok(FileReport { packets, link, end })
+}
+
+fn open(path: &Path) -> Result<Capture<Offline>, CaptureError> {
+    let open_error = |message: String| CaptureError::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+
+    // libpcap reads standard input when the name is "-"; any other name must be a file, so a
+    // missing path gets the operating system's message instead of libpcap's generic one.
+    if path != Path::new("-") {
+        std::fs::metadata(path).map_err(|error| open_error(error.to_string()))?;
+    }
+
+    Capture::from_file_with_precision(path, Precision::Nano).map_err(|error| match error {
+        pcap::Error::PcapError(message) => open_error(message),
+        other => open_error(other.to_string()),
+    })
+}

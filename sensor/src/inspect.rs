@@ -1,0 +1,351 @@
+//! Per-packet inspection: decode a frame, match its addresses, find DNS messages, HTTP
+//! requests and TLS ClientHellos in its payload, and hand every trail hit to the event sink.
+
+use std::net::IpAddr;
+
+use trailwatch_event::{Proto, Timestamp};
+use trailwatch_trailset::TrailSet;
+use trailwatch_wire::{decode, dns, http, tls, Decoded, LinkType};
+
+use crate::capture::Frame;
+use crate::matching;
+use crate::output::{EventSink, PacketMeta};
+use crate::stats::Counters;
+use crate::streams::{Continuation, MessageKind, StreamKey, StreamTable};
+
+/// UDP and TCP ports whose payload is read as DNS: DNS itself (53), multicast DNS (5353),
+/// LLMNR (5355, same wire format) and 8053, a common alternative port that tshark also decodes
+/// as DNS. DNS on any other port is not looked at.
+pub const DNS_PORTS: [u16; 4] = [53, 5353, 5355, 8053];
+
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// Number of packets between two sweeps of idle stream buffers.
+const STREAM_SWEEP_EVERY: u64 = 1 << 16;
+
+/// Maximum number of pipelined HTTP requests or DNS messages read from one segment, so that a
+/// segment of many tiny messages costs bounded work.
+const MAX_MESSAGES_PER_SEGMENT: usize = 64;
+
+/// The sensor's packet path. One inspector owns its stream buffers, so frames of one capture
+/// must reach it in capture order.
+pub struct Inspector {
+    trails: TrailSet,
+    streams: StreamTable,
+    sink: EventSink,
+    pub counters: Counters,
+}
+
+impl Inspector {
+    pub fn new(trails: TrailSet, sink: EventSink) -> Inspector {
+        Inspector {
+            trails,
+            streams: StreamTable::new(),
+            sink,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn trails(&self) -> &TrailSet {
+        &self.trails
+    }
+
+    /// Inspects one captured frame.
+    pub fn on_frame(&mut self, link: LinkType, frame: &Frame<'_>) {
+        self.counters.packets_read += 1;
+        self.sink.tick(frame.time, &mut self.counters);
+        if self.counters.packets_read % STREAM_SWEEP_EVERY == 0 {
+            self.streams.expire(frame.time.secs);
+        }
+
+        let packet = match decode(link, frame.data) {
+            Ok(packet) => packet,
+            Err(reason) => {
+                self.counters.count_skip(reason);
+                return;
+            }
+        };
+        self.counters.packets_decoded += 1;
+        if packet.truncated {
+            self.counters.truncated_packets += 1;
+        }
+
+        let meta = packet_meta(frame.time, &packet);
+        self.match_addresses(&meta, &packet);
+
+        match packet.protocol {
+            IPPROTO_UDP => self.inspect_udp(&meta, packet.payload),
+            IPPROTO_TCP => self.inspect_tcp(&meta, &packet),
+            _ => {}
+        }
+    }
+
+    /// Writes pending summaries and clears per-file state; call after the last frame.
+    pub fn finish(&mut self) {
+        self.counters.streams = self.streams.stats();
+        self.sink.finish(&mut self.counters);
+    }
+
+    /// Clears stream buffers between two capture files, whose TCP sequence numbers are
+    /// unrelated.
+    pub fn end_of_file(&mut self) {
+        self.streams.clear();
+        self.counters.streams = self.streams.stats();
+    }
+
+    fn match_addresses(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
+        for ip in [meta.src_ip, meta.dst_ip] {
+            if let Some(detection) = matching::address(&self.trails, ip) {
+                self.sink
+                    .emit(meta, detection, &self.trails, &mut self.counters);
+            }
+        }
+        for (ip, port) in [(meta.dst_ip, meta.dst_port), (meta.src_ip, meta.src_port)] {
+            let Some(port) = port else { continue };
+            if let Some(detection) = matching::address_port(&self.trails, ip, port) {
+                self.sink
+                    .emit(meta, detection, &self.trails, &mut self.counters);
+            }
+        }
+
+        // Addresses of the tunnels the packet arrived through: a tunnel endpoint on a trail is
+        // reported with the tunnel's own endpoints and no ports.
+        let tunnels = packet.tunnels();
+        if !tunnels.is_empty() {
+            self.counters.tunnelled_packets += 1;
+        }
+        for &(outer_src, outer_dst) in tunnels {
+            let outer = PacketMeta {
+                src_ip: outer_src,
+                dst_ip: outer_dst,
+                src_port: None,
+                dst_port: None,
+                ..*meta
+            };
+            for ip in [outer_src, outer_dst] {
+                if let Some(detection) = matching::address(&self.trails, ip) {
+                    self.sink
+                        .emit(&outer, detection, &self.trails, &mut self.counters);
+                }
+            }
+        }
+    }
+
+    fn inspect_udp(&mut self, meta: &PacketMeta, payload: &[u8]) {
+        if is_dns_port(meta.src_port) || is_dns_port(meta.dst_port) {
+            self.inspect_dns_message(meta, payload);
+        }
+    }
+
+    fn inspect_dns_message(&mut self, meta: &PacketMeta, message: &[u8]) {
+        let message = match dns::parse(message) {
+            Ok(message) => message,
+            Err(_) => {
+                self.counters.dns_invalid += 1;
+                return;
+            }
+        };
+        self.counters.dns_messages += 1;
+
+        // Queries carry the names clients ask for. Responses repeat the question, so matching
+        // them too would report each lookup twice.
+        if message.is_response {
+            return;
+        }
+        for question in &message.questions {
+            if let Some(detection) = matching::domain(&self.trails, question.name.as_str()) {
+                self.sink
+                    .emit(meta, detection, &self.trails, &mut self.counters);
+            }
+        }
+    }
+
+    fn inspect_tcp(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
+        let payload = packet.payload;
+        if payload.is_empty() {
+            return;
+        }
+        let Some(tcp) = packet.tcp else { return };
+        let key = StreamKey {
+            src: meta.src_ip,
+            dst: meta.dst_ip,
+            src_port: meta.src_port.unwrap_or(0),
+            dst_port: meta.dst_port.unwrap_or(0),
+        };
+        let segment_end = tcp.seq.wrapping_add(payload.len() as u32);
+
+        match self.streams.continue_message(&key, tcp.seq, payload) {
+            Continuation::Joined(pending) => {
+                self.scan_stream(
+                    meta,
+                    key,
+                    Some(pending.kind),
+                    &pending.bytes,
+                    pending.next_seq,
+                );
+            }
+            Continuation::Duplicate => {}
+            Continuation::None | Continuation::Gap => {
+                self.scan_stream(meta, key, None, payload, segment_end);
+            }
+        }
+    }
+
+    /// Reads the application messages at the start of `bytes`, which end at sequence number
+    /// `end_seq`. A message cut short is parked until the next segment arrives.
+    fn scan_stream(
+        &mut self,
+        meta: &PacketMeta,
+        key: StreamKey,
+        kind: Option<MessageKind>,
+        bytes: &[u8],
+        end_seq: u32,
+    ) {
+        let is_dns = kind == Some(MessageKind::DnsOverTcp)
+            || (kind.is_none() && (is_dns_port(meta.src_port) || is_dns_port(meta.dst_port)));
+        if is_dns {
+            self.scan_dns_over_tcp(meta, key, bytes, end_seq);
+            return;
+        }
+
+        let mut rest = bytes;
+        for _ in 0..MAX_MESSAGES_PER_SEGMENT {
+            if http::starts_like_request(rest) {
+                match http::parse_request(rest) {
+                    http::Parse::Complete(request) => {
+                        self.counters.http_requests += 1;
+                        self.inspect_http_request(meta, &request);
+                        let body = request.content_length.unwrap_or(0);
+                        let consumed = request.header_len as u64 + body;
+                        if consumed >= rest.len() as u64 {
+                            return;
+                        }
+                        rest = &rest[consumed as usize..];
+                    }
+                    http::Parse::Partial => {
+                        self.park(key, MessageKind::Http, end_seq, rest, meta.time);
+                        return;
+                    }
+                    http::Parse::NotHttp => return,
+                }
+            } else if tls::starts_like_tls_handshake(rest) {
+                let mut name_buffer = [0u8; 255];
+                match tls::client_hello_sni_lowercase(rest, &mut name_buffer) {
+                    tls::Sni::Found(name) => {
+                        self.counters.tls_client_hellos += 1;
+                        self.counters.tls_server_names += 1;
+                        self.inspect_server_name(meta, name);
+                    }
+                    tls::Sni::NoSni => self.counters.tls_client_hellos += 1,
+                    tls::Sni::Incomplete { .. } => {
+                        self.park(key, MessageKind::Tls, end_seq, rest, meta.time);
+                    }
+                    tls::Sni::NotClientHello => {}
+                }
+                return;
+            } else {
+                return;
+            }
+        }
+    }
+
+    fn scan_dns_over_tcp(&mut self, meta: &PacketMeta, key: StreamKey, bytes: &[u8], end: u32) {
+        let mut messages = dns::split_tcp_stream(bytes);
+        for message in messages.by_ref().take(MAX_MESSAGES_PER_SEGMENT) {
+            self.inspect_dns_message(meta, message);
+        }
+        let consumed = messages.consumed();
+        if consumed < bytes.len() {
+            self.park(
+                key,
+                MessageKind::DnsOverTcp,
+                end,
+                &bytes[consumed..],
+                meta.time,
+            );
+        }
+    }
+
+    fn park(&mut self, key: StreamKey, kind: MessageKind, end: u32, bytes: &[u8], time: Timestamp) {
+        self.streams.park(key, kind, end, bytes, time.secs);
+    }
+
+    fn inspect_http_request(&mut self, meta: &PacketMeta, request: &http::Request<'_>) {
+        // A proxy request names the host in its target; otherwise the Host header does, and
+        // without either the destination address stands in for it.
+        let (target_host, path) = match matching::split_absolute_target(request.path) {
+            Some((authority, path)) => (Some(authority), path),
+            None => (None, request.path),
+        };
+        let mut host_buffer = [0u8; 255];
+        let host = request
+            .host
+            .or(target_host)
+            .and_then(|host| http::host_for_matching(host, &mut host_buffer));
+
+        let address_text;
+        let host = match host {
+            Some(host) => {
+                match host.parse::<IpAddr>() {
+                    Ok(ip) if ip != meta.dst_ip => {
+                        if let Some(detection) = matching::address(&self.trails, ip) {
+                            self.sink
+                                .emit(meta, detection, &self.trails, &mut self.counters);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        if let Some(detection) = matching::domain(&self.trails, host) {
+                            self.sink
+                                .emit(meta, detection, &self.trails, &mut self.counters);
+                        }
+                    }
+                }
+                host
+            }
+            None => {
+                address_text = meta.dst_ip.to_string();
+                address_text.as_str()
+            }
+        };
+
+        if let Some(detection) = matching::url(&self.trails, host, path) {
+            self.sink
+                .emit(meta, detection, &self.trails, &mut self.counters);
+        }
+    }
+
+    /// Matches a TLS server name, already lower-cased.
+    fn inspect_server_name(&mut self, meta: &PacketMeta, name: &str) {
+        if let Some(detection) = matching::domain(&self.trails, name) {
+            self.sink
+                .emit(meta, detection, &self.trails, &mut self.counters);
+        }
+    }
+}
+
+fn is_dns_port(port: Option<u16>) -> bool {
+    port.is_some_and(|port| DNS_PORTS.contains(&port))
+}
+
+fn packet_meta(time: Timestamp, packet: &Decoded<'_>) -> PacketMeta {
+    let proto = match packet.protocol {
+        IPPROTO_TCP => Proto::Tcp,
+        IPPROTO_UDP => Proto::Udp,
+        IPPROTO_ICMP => Proto::Icmp,
+        IPPROTO_ICMPV6 => Proto::Icmpv6,
+        other => Proto::Other(other),
+    };
+    let port = |port: u16| (port != 0).then_some(port);
+    PacketMeta {
+        time,
+        src_ip: packet.src,
+        src_port: port(packet.src_port),
+        dst_ip: packet.dst,
+        dst_port: port(packet.dst_port),
+        proto,
+    }
+}

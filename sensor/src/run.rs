@@ -1,0 +1,211 @@
+//! One offline run: load trails, read every capture file, report the counters.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use trailwatch_event::LogWriter;
+use trailwatch_trailset::{TrailDir, TrailSet, Whitelist};
+
+use crate::capture::{self, ReadEnd};
+use crate::cli::Args;
+use crate::ignore::IgnoreList;
+use crate::inspect::Inspector;
+use crate::output::EventSink;
+use crate::stats::Counters;
+
+/// Where an installed sensor finds its bundled trails.
+pub const INSTALLED_TRAILS: &str = "/usr/share/trailwatch/trails";
+
+/// A problem that stops the run before any packet is read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no trail folder found: looked for {}; pass --trails DIR", .0.display())]
+    NoDefaultTrails(PathBuf),
+
+    #[error(transparent)]
+    Trails(#[from] trailwatch_trailset::TrailError),
+
+    #[error(transparent)]
+    Ignore(#[from] crate::ignore::IgnoreError),
+
+    #[error(transparent)]
+    Log(#[from] trailwatch_event::LogError),
+
+    #[error("cannot write statistics to {}: {source}", path.display())]
+    Stats {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The outcome of a run that got as far as reading packets.
+pub struct Outcome {
+    pub counters: Counters,
+    /// Files that could not be opened or have an unsupported link type.
+    pub failed_files: u64,
+}
+
+/// Runs the sensor over the capture files named in `args`.
+pub fn run(args: &Args) -> Result<Outcome, RunError> {
+    let trails = load_trails(args)?;
+    let ignore = match &args.ignore {
+        Some(path) => IgnoreList::load(path)?,
+        None => IgnoreList::default(),
+    };
+    let writer = LogWriter::open(&args.log_dir, args.json)?;
+    info!("writing events to {}", args.log_dir.display());
+
+    let sensor_name = args.sensor_name.clone().unwrap_or_else(host_name);
+    let sink = EventSink::new(
+        &sensor_name,
+        ignore,
+        Duration::from_secs(args.throttle),
+        writer,
+        args.console,
+    );
+    let mut inspector = Inspector::new(trails.set, sink);
+    inspector.counters.trails_loaded = inspector.trails().len() as u64;
+    inspector.counters.trails_load_ms = trails.load_ms;
+
+    let started = Instant::now();
+    let mut failed_files = 0;
+    for path in &args.read {
+        if !read_one(&mut inspector, path) {
+            failed_files += 1;
+        }
+    }
+    inspector.finish();
+    inspector.counters.process_ms = started.elapsed().as_secs_f64() * 1000.0;
+    inspector.counters.files_failed = failed_files;
+
+    let counters = inspector.counters.clone();
+    if let Some(path) = &args.stats_json {
+        let text = format!("{}\n", counters.to_json());
+        std::fs::write(path, text).map_err(|source| RunError::Stats {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(Outcome {
+        counters,
+        failed_files,
+    })
+}
+
+/// Reads one capture file; returns false when it could not be read at all.
+fn read_one(inspector: &mut Inspector, path: &Path) -> bool {
+    let name = path.display();
+    let report = match capture::read_file(path, |link, frame| inspector.on_frame(link, frame)) {
+        Ok(report) => report,
+        Err(error) => {
+            log::error!("{error}");
+            return false;
+        }
+    };
+    inspector.end_of_file();
+    inspector.counters.files_read += 1;
+
+    match report.end {
+        ReadEnd::Complete => {
+            info!(
+                "{name}: {} packets, link type {}",
+                report.packets,
+                report.link.name()
+            );
+        }
+        ReadEnd::Truncated(message) => warn!(
+            "{name}: the file is cut short in the middle of a record ({message}); the {} \
+             complete records before it were read",
+            report.packets
+        ),
+        ReadEnd::Failed(message) => warn!(
+            "{name}: libpcap stopped reading after {} records: {message}",
+            report.packets
+        ),
+    }
+    true
+}
+
+struct LoadedTrails {
+    set: TrailSet,
+    load_ms: f64,
+}
+
+fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
+    let dirs = match args.trails.is_empty() {
+        true => default_trail_dirs()?,
+        false => args
+            .trails
+            .iter()
+            .map(|path| TrailDir { path: path.clone() })
+            .collect(),
+    };
+    let whitelist = match &args.whitelist {
+        Some(path) => Some(Whitelist::load(path)?),
+        None => None,
+    };
+
+    let started = Instant::now();
+    let (set, report) = TrailSet::load(&dirs, whitelist.as_ref())?;
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    for bad in &report.bad_lines {
+        warn!(
+            "{}:{}: skipped trail {:?}: {}",
+            bad.file.display(),
+            bad.line,
+            bad.text,
+            bad.reason
+        );
+    }
+    if report.bad_line_total > report.bad_lines.len() {
+        warn!(
+            "{} more unusable trail lines not listed",
+            report.bad_line_total - report.bad_lines.len()
+        );
+    }
+    let folders: Vec<String> = dirs
+        .iter()
+        .map(|dir| dir.path.display().to_string())
+        .collect();
+    info!(
+        "loaded {} trails from {} files in {:.0} ms ({})",
+        set.len(),
+        report.files,
+        load_ms,
+        folders.join(", ")
+    );
+    debug!(
+        "trail counts: {:?}, duplicates: {}",
+        report.counts, report.duplicates
+    );
+    Ok(LoadedTrails { set, load_ms })
+}
+
+/// The bundled trail set: the installed copy if present, else the one in this source tree.
+fn default_trail_dirs() -> Result<Vec<TrailDir>, RunError> {
+    let source_tree = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../trails"));
+    let root = [Path::new(INSTALLED_TRAILS), source_tree]
+        .into_iter()
+        .find(|root| root.join("static").is_dir())
+        .ok_or_else(|| RunError::NoDefaultTrails(PathBuf::from(INSTALLED_TRAILS)))?;
+
+    let mut dirs = vec![TrailDir {
+        path: root.join("static"),
+    }];
+    if root.join("custom").is_dir() {
+        dirs.push(TrailDir {
+            path: root.join("custom"),
+        });
+    }
+    Ok(dirs)
+}
+
+fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "trailwatch".to_string())
+}

@@ -1,0 +1,169 @@
+//! Packet, message and event counters, and their report at exit.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+use trailwatch_wire::SkipReason;
+
+use crate::streams::StreamStats;
+
+/// Counters for one run of the sensor. Malformed input is counted here, never logged per packet.
+#[derive(Debug, Clone)]
+pub struct Counters {
+    pub files_read: u64,
+    pub files_failed: u64,
+    pub packets_read: u64,
+    pub packets_decoded: u64,
+    /// Frames that did not decode, indexed by [`SkipReason::index`].
+    pub skipped: [u64; SkipReason::ALL.len()],
+    pub truncated_packets: u64,
+    pub tunnelled_packets: u64,
+    pub dns_messages: u64,
+    pub dns_invalid: u64,
+    pub http_requests: u64,
+    pub tls_client_hellos: u64,
+    pub tls_server_names: u64,
+    pub trail_hits: u64,
+    pub events_ignored: u64,
+    pub events_written: u64,
+    pub events_suppressed: u64,
+    pub summary_events: u64,
+    pub write_errors: u64,
+    pub streams: StreamStats,
+    pub trails_loaded: u64,
+    pub trails_load_ms: f64,
+    pub process_ms: f64,
+}
+
+impl Default for Counters {
+    fn default() -> Counters {
+        Counters {
+            files_read: 0,
+            files_failed: 0,
+            packets_read: 0,
+            packets_decoded: 0,
+            skipped: [0; SkipReason::ALL.len()],
+            truncated_packets: 0,
+            tunnelled_packets: 0,
+            dns_messages: 0,
+            dns_invalid: 0,
+            http_requests: 0,
+            tls_client_hellos: 0,
+            tls_server_names: 0,
+            trail_hits: 0,
+            events_ignored: 0,
+            events_written: 0,
+            events_suppressed: 0,
+            summary_events: 0,
+            write_errors: 0,
+            streams: StreamStats::default(),
+            trails_loaded: 0,
+            trails_load_ms: 0.0,
+            process_ms: 0.0,
+        }
+    }
+}
+
+impl Counters {
+    pub fn count_skip(&mut self, reason: SkipReason) {
+        self.skipped[reason.index()] += 1;
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+
+    /// The human-readable report printed to standard error at exit.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        let rate = if self.process_ms > 0.0 {
+            self.packets_read as f64 / (self.process_ms / 1000.0)
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "packets: {} read, {} decoded, {} skipped ({:.0} packets/s)",
+            self.packets_read,
+            self.packets_decoded,
+            self.skipped_total(),
+            rate
+        );
+        for reason in SkipReason::ALL {
+            let count = self.skipped[reason.index()];
+            if count > 0 {
+                let _ = writeln!(out, "  skipped {}: {count}", reason.name());
+            }
+        }
+        if self.truncated_packets > 0 {
+            let _ = writeln!(
+                out,
+                "  truncated but decoded (snapshot length or bad length field): {}",
+                self.truncated_packets
+            );
+        }
+        let _ = writeln!(
+            out,
+            "messages: {} DNS ({} invalid), {} HTTP requests, {} TLS ClientHellos ({} with SNI)",
+            self.dns_messages,
+            self.dns_invalid,
+            self.http_requests,
+            self.tls_client_hellos,
+            self.tls_server_names
+        );
+        let _ = writeln!(
+            out,
+            "events: {} written, {} repeats suppressed (in {} summary events), {} ignored, \
+             {} write errors",
+            self.events_written,
+            self.events_suppressed,
+            self.summary_events,
+            self.events_ignored,
+            self.write_errors
+        );
+        out
+    }
+
+    /// All counters as one JSON object (`--stats-json`).
+    pub fn to_json(&self) -> Value {
+        let mut skipped = Map::new();
+        for reason in SkipReason::ALL {
+            skipped.insert(
+                reason.name().to_string(),
+                json!(self.skipped[reason.index()]),
+            );
+        }
+        json!({
+            "files_read": self.files_read,
+            "files_failed": self.files_failed,
+            "packets_read": self.packets_read,
+            "packets_decoded": self.packets_decoded,
+            "packets_skipped": self.skipped_total(),
+            "skipped": skipped,
+            "truncated_packets": self.truncated_packets,
+            "tunnelled_packets": self.tunnelled_packets,
+            "dns_messages": self.dns_messages,
+            "dns_invalid": self.dns_invalid,
+            "http_requests": self.http_requests,
+            "tls_client_hellos": self.tls_client_hellos,
+            "tls_server_names": self.tls_server_names,
+            "trail_hits": self.trail_hits,
+            "events_ignored": self.events_ignored,
+            "events_written": self.events_written,
+            "events_suppressed": self.events_suppressed,
+            "summary_events": self.summary_events,
+            "write_errors": self.write_errors,
+            "streams": {
+                "parked": self.streams.parked,
+                "joined": self.streams.joined,
+                "gaps": self.streams.gaps,
+                "expired": self.streams.expired,
+                "evicted": self.streams.evicted,
+                "capped": self.streams.capped,
+            },
+            "trails_loaded": self.trails_loaded,
+            "trails_load_ms": self.trails_load_ms,
+            "process_ms": self.process_ms,
+        })
+    }
+}

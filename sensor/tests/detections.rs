@@ -1,0 +1,526 @@
+//! End-to-end detections on hand-built captures: every link type and extraction rule, checked
+//! against complete expected log lines.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::frames::*;
+use common::{log_lines, run_sensor};
+
+/// 2026-01-15 12:00:00 UTC.
+const T0: i64 = 1_768_478_400;
+
+const DLT_EN10MB: i32 = 1;
+const DLT_NULL: i32 = 0;
+const DLT_RAW: i32 = 12;
+const DLT_LOOP: i32 = 108;
+const DLT_LINUX_SLL: i32 = 113;
+const DLT_LINUX_SLL2: i32 = 276;
+
+const TRAILS: &str = "\
+# Reference: test fixture
+evil.example
+198.51.100.66
+198.51.100.77:8443
+203.0.113.0/24
+[2001:db8::66]:443
+bad.example/gate.php
+/stage2.bin
+";
+
+struct Case {
+    _work: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Case {
+    fn new() -> Case {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().to_path_buf();
+        std::fs::create_dir_all(dir.join("trails/malware")).unwrap();
+        std::fs::write(dir.join("trails/malware/evil.txt"), TRAILS).unwrap();
+        Case { _work: work, dir }
+    }
+
+    fn capture(&self, dlt: i32, frames: &[(i64, i64, Vec<u8>)]) -> PathBuf {
+        let path = self.dir.join(format!("capture-{}.pcap", frames.len()));
+        write_pcap(&path, dlt, frames);
+        path
+    }
+
+    /// Runs the sensor on `capture` with the fixture trails and returns the log lines.
+    fn run(&self, capture: &Path, extra: &[&str]) -> Vec<String> {
+        let log_dir = self.dir.join("log");
+        let _ = std::fs::remove_dir_all(&log_dir);
+        let trails = self.dir.join("trails");
+        let mut args = vec![
+            "-r",
+            capture.to_str().unwrap(),
+            "--trails",
+            trails.to_str().unwrap(),
+            "--log-dir",
+            log_dir.to_str().unwrap(),
+            "--sensor-name",
+            "test",
+        ];
+        args.extend_from_slice(extra);
+        let output = run_sensor(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        log_lines(&log_dir)
+    }
+}
+
+fn dns_event_line(src: &str, dst: &str) -> String {
+    format!(
+        "\"2026-01-15 12:00:00.000001\" test {src} 40000 {dst} 53 UDP DNS (www).evil.example \
+         \"evil (malware)\" (static)"
+    )
+}
+
+fn query_ipv4() -> Vec<u8> {
+    ipv4_udp(CLIENT, SERVER, 40000, 53, &dns_query(7, "WWW.Evil.Example"))
+}
+
+fn expect_dns_event(case: &Case, dlt: i32, frame: Vec<u8>, src: &str, dst: &str) {
+    let capture = case.capture(dlt, &[(T0, 1, frame)]);
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines, vec![dns_event_line(src, dst)]);
+}
+
+#[test]
+fn dns_query_over_ethernet() {
+    let case = Case::new();
+    let frame = ethernet(&[], 0x0800, &query_ipv4());
+    expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_over_ipv6() {
+    let case = Case::new();
+    let ip = ipv6_udp(
+        CLIENT6,
+        SERVER6,
+        40000,
+        53,
+        &dns_query(7, "www.evil.example"),
+    );
+    let frame = ethernet(&[], 0x86dd, &ip);
+    expect_dns_event(&case, DLT_EN10MB, frame, &v6(CLIENT6), &v6(SERVER6));
+}
+
+#[test]
+fn dns_query_in_vlan_tags() {
+    for tags in [
+        vec![(0x8100, 10)],
+        vec![(0x88a8, 100), (0x8100, 10)],
+        vec![(0x9100, 5); 3],
+    ] {
+        let case = Case::new();
+        let frame = ethernet(&tags, 0x0800, &query_ipv4());
+        expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+    }
+}
+
+#[test]
+fn dns_query_under_mpls_labels() {
+    let case = Case::new();
+    let frame = ethernet(&[], 0x8847, &mpls(&[1000, 2000], &query_ipv4()));
+    expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_in_pppoe_session() {
+    let case = Case::new();
+    let frame = ethernet(&[], 0x8864, &pppoe(&query_ipv4()));
+    expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_in_linux_cooked() {
+    let case = Case::new();
+    expect_dns_event(
+        &case,
+        DLT_LINUX_SLL,
+        sll(&query_ipv4()),
+        &v4(CLIENT),
+        &v4(SERVER),
+    );
+    let case = Case::new();
+    expect_dns_event(
+        &case,
+        DLT_LINUX_SLL2,
+        sll2(&query_ipv4()),
+        &v4(CLIENT),
+        &v4(SERVER),
+    );
+}
+
+#[test]
+fn dns_query_over_raw_ip() {
+    let case = Case::new();
+    expect_dns_event(&case, DLT_RAW, query_ipv4(), &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_over_bsd_loopback() {
+    for big_endian in [false, true] {
+        let case = Case::new();
+        let frame = null_loopback(2, big_endian, &query_ipv4());
+        expect_dns_event(&case, DLT_NULL, frame, &v4(CLIENT), &v4(SERVER));
+    }
+    let case = Case::new();
+    let frame = null_loopback(2, true, &query_ipv4());
+    expect_dns_event(&case, DLT_LOOP, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_inside_gre() {
+    let case = Case::new();
+    let outer = ipv4_around(
+        [10, 9, 0, 1],
+        [10, 9, 0, 2],
+        47,
+        &gre(0x0800, &query_ipv4()),
+    );
+    let frame = ethernet(&[], 0x0800, &outer);
+    expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_query_inside_vxlan() {
+    let case = Case::new();
+    let inner = ethernet(&[], 0x0800, &query_ipv4());
+    let outer = ipv4_udp([10, 9, 0, 1], [10, 9, 0, 2], 50000, 4789, &vxlan(&inner));
+    let frame = ethernet(&[], 0x0800, &outer);
+    expect_dns_event(&case, DLT_EN10MB, frame, &v4(CLIENT), &v4(SERVER));
+}
+
+#[test]
+fn dns_over_tcp_two_messages_one_segment() {
+    let case = Case::new();
+    let mut stream = Vec::new();
+    for (id, name) in [(1u16, "benign.example"), (2, "cdn.evil.example")] {
+        let message = dns_query(id, name);
+        stream.extend_from_slice(&(message.len() as u16).to_be_bytes());
+        stream.extend_from_slice(&message);
+    }
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_tcp(CLIENT, SERVER, 40001, 53, 100, &stream),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000001\" test {} 40001 {} 53 TCP DNS (cdn).evil.example \
+         \"evil (malware)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn http_request_split_across_segments() {
+    let case = Case::new();
+    let request =
+        b"GET /gate.php?id=7 HTTP/1.1\r\nHost: www.bad.example\r\nUser-Agent: t/1\r\n\r\n";
+    let (first, second) = request.split_at(30);
+    let frames = vec![
+        (
+            T0,
+            1,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40002, 8080, 500, first),
+            ),
+        ),
+        (
+            T0,
+            2,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40002, 8080, 530, second),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000002\" test {} 40002 {} 8080 TCP URL \
+         (www.)bad.example/gate.php(?id=7) \"evil (malware)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn http_bare_path_trail() {
+    let case = Case::new();
+    let request = b"GET /stage2.bin HTTP/1.0\r\nHost: files.example.net\r\n\r\n";
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_tcp(CLIENT, SERVER, 40003, 80, 1, request),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000001\" test {} 40003 {} 80 TCP URL \
+         (files.example.net)/stage2.bin \"evil (malware)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn http_host_header_domain() {
+    let case = Case::new();
+    let request = b"POST /x HTTP/1.1\r\nhost: Evil.Example:8000\r\ncontent-length: 0\r\n\r\n";
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_tcp(CLIENT, SERVER, 40004, 8001, 1, request),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000001\" test {} 40004 {} 8001 TCP DNS evil.example \
+         \"evil (malware)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn tls_server_name_split_across_segments() {
+    let case = Case::new();
+    let hello = client_hello("login.evil.example");
+    let (first, second) = hello.split_at(20);
+    let frames = vec![
+        (
+            T0,
+            1,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40005, 8443, 9, first),
+            ),
+        ),
+        (
+            T0,
+            3,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40005, 8443, 29, second),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000003\" test {} 40005 {} 8443 TCP DNS (login).evil.example \
+         \"evil (malware)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn address_trails_ip_port_and_cidr() {
+    let case = Case::new();
+    let frames = vec![
+        (
+            T0,
+            1,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_syn(CLIENT, [198, 51, 100, 66], 40010, 22),
+            ),
+        ),
+        (
+            T0,
+            2,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_syn(CLIENT, [198, 51, 100, 77], 40011, 8443),
+            ),
+        ),
+        (
+            T0,
+            3,
+            ethernet(&[], 0x0800, &ipv4_syn(CLIENT, [203, 0, 113, 9], 40012, 80)),
+        ),
+        (
+            T0,
+            4,
+            ethernet(&[], 0x86dd, &ipv6_syn(CLIENT6, SERVER6, 40013, 443)),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    let client = v4(CLIENT);
+    let expected = vec![
+        format!(
+            "\"2026-01-15 12:00:00.000001\" test {client} 40010 198.51.100.66 22 TCP IP \
+             198.51.100.66 \"evil (malware)\" (static)"
+        ),
+        format!(
+            "\"2026-01-15 12:00:00.000002\" test {client} 40011 198.51.100.77 8443 TCP IPORT \
+             198.51.100.77:8443 \"evil (malware)\" (static)"
+        ),
+        format!(
+            "\"2026-01-15 12:00:00.000003\" test {client} 40012 203.0.113.9 80 TCP IP \
+             203.0.113.9 \"evil (malware)\" (static)"
+        ),
+    ];
+    // The IPv6 SYN goes to 2001:db8::53, not to the listed [2001:db8::66]:443.
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn ipv6_ip_port_trail() {
+    let case = Case::new();
+    let server: [u8; 16] = [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66,
+    ];
+    let frame = ethernet(&[], 0x86dd, &ipv6_syn(CLIENT6, server, 40014, 443));
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    let expected = format!(
+        "\"2026-01-15 12:00:00.000001\" test {} 40014 2001:db8::66 443 TCP IPORT \
+         [2001:db8::66]:443 \"evil (malware)\" (static)",
+        v6(CLIENT6)
+    );
+    assert_eq!(lines, vec![expected]);
+}
+
+#[test]
+fn repeats_become_one_summary() {
+    let case = Case::new();
+    let frames: Vec<_> = (0..5)
+        .map(|i| (T0 + i, 1, ethernet(&[], 0x0800, &query_ipv4())))
+        .collect();
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], dns_event_line(&v4(CLIENT), &v4(SERVER)));
+    let summary = format!(
+        "\"2026-01-15 12:00:04.000001\" test {} 40000 {} 53 UDP DNS (www).evil.example \
+         \"evil (malware) (4 repeats suppressed)\" (static)",
+        v4(CLIENT),
+        v4(SERVER)
+    );
+    assert_eq!(lines[1], summary);
+}
+
+#[test]
+fn whitelisted_domain_is_silent() {
+    let case = Case::new();
+    std::fs::write(
+        case.dir.join("whitelist.txt"),
+        "# CDN listed by mistake\nevil.example\n",
+    )
+    .unwrap();
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &query_ipv4()))]);
+    let whitelist = case.dir.join("whitelist.txt");
+
+    let lines = case.run(&capture, &["--whitelist", whitelist.to_str().unwrap()]);
+    assert_eq!(lines, Vec::<String>::new());
+}
+
+#[test]
+fn whitelisted_host_still_reported_talking_to_trail() {
+    let case = Case::new();
+    std::fs::write(case.dir.join("whitelist.txt"), format!("{}\n", v4(CLIENT))).unwrap();
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_syn(CLIENT, [198, 51, 100, 66], 40010, 22),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+    let whitelist = case.dir.join("whitelist.txt");
+
+    let lines = case.run(&capture, &["--whitelist", whitelist.to_str().unwrap()]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(" TCP IP 198.51.100.66 "), "{}", lines[0]);
+}
+
+#[test]
+fn ignore_rule_drops_event() {
+    let case = Case::new();
+    std::fs::write(
+        case.dir.join("ignore.txt"),
+        format!("{};*;*;53\n", v4(CLIENT)),
+    )
+    .unwrap();
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &query_ipv4()))]);
+    let ignore = case.dir.join("ignore.txt");
+
+    let lines = case.run(&capture, &["--ignore", ignore.to_str().unwrap()]);
+    assert_eq!(lines, Vec::<String>::new());
+}
+
+#[test]
+fn log_file_named_by_packet_date() {
+    let case = Case::new();
+    let frames = vec![
+        (T0 + 43_199, 999_999, ethernet(&[], 0x0800, &query_ipv4())),
+        (
+            T0 + 43_200,
+            0,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_udp(CLIENT, SERVER, 40000, 53, &dns_query(8, "evil.example")),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+    case.run(&capture, &[]);
+
+    let log_dir = case.dir.join("log");
+    let day_one = std::fs::read_to_string(log_dir.join("2026-01-15.log")).unwrap();
+    let day_two = std::fs::read_to_string(log_dir.join("2026-01-16.log")).unwrap();
+    assert!(
+        day_one.starts_with("\"2026-01-15 23:59:59.999999\""),
+        "{day_one}"
+    );
+    assert!(
+        day_two.starts_with("\"2026-01-16 00:00:00.000000\""),
+        "{day_two}"
+    );
+}
+
+#[test]
+fn json_written_beside_text_log() {
+    let case = Case::new();
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &query_ipv4()))]);
+    case.run(&capture, &["--json"]);
+
+    let json = std::fs::read_to_string(case.dir.join("log/2026-01-15.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(value["trail"], "(www).evil.example");
+    assert_eq!(value["type"], "DNS");
+    assert_eq!(value["src_port"], 40000);
+    assert_eq!(value["info"], "evil (malware)");
+}
