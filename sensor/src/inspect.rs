@@ -97,15 +97,9 @@ impl Inspector {
     }
 
     fn match_addresses(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
-        for ip in [meta.src_ip, meta.dst_ip] {
-            if let Some(detection) = matching::address(&self.trails, ip) {
-                self.sink
-                    .emit(meta, detection, &self.trails, &mut self.counters);
-            }
-        }
-        for (ip, port) in [(meta.dst_ip, meta.dst_port), (meta.src_ip, meta.src_port)] {
-            let Some(port) = port else { continue };
-            if let Some(detection) = matching::address_port(&self.trails, ip, port) {
+        for (ip, port) in [(meta.src_ip, meta.src_port), (meta.dst_ip, meta.dst_port)] {
+            let (address, with_port) = matching::endpoint(&self.trails, ip, port);
+            for detection in [address, with_port].into_iter().flatten() {
                 self.sink
                     .emit(meta, detection, &self.trails, &mut self.counters);
             }

@@ -7,30 +7,46 @@
 use std::net::{IpAddr, SocketAddr};
 
 use trailwatch_event::TrailType;
-use trailwatch_trailset::{format_domain_trail, format_url_trail, TrailSet};
+use trailwatch_trailset::{format_domain_trail, format_url_trail, SourceId, TrailSet};
 
 use crate::output::Detection;
 
 /// Looks up an address among IP and CIDR trails.
 pub fn address(trails: &TrailSet, ip: IpAddr) -> Option<Detection> {
     let hit = trails.lookup_ip(ip)?;
-    Some(Detection {
-        trail_type: TrailType::Ip,
-        trail: ip.to_string(),
-        source: hit.source,
-    })
+    Some(address_detection(ip, hit.source))
 }
 
-/// Looks up an address and port among `ip:port` trails.
-pub fn address_port(trails: &TrailSet, ip: IpAddr, port: u16) -> Option<Detection> {
-    let source = trails.lookup_ip_port(ip, port)?;
-    // SocketAddr writes IPv6 as `[2001:db8::1]:443`, the form the trail lists use.
-    let trail = SocketAddr::new(ip, port).to_string();
-    Some(Detection {
-        trail_type: TrailType::IpPort,
-        trail,
+/// Looks up a packet endpoint among IP, CIDR and `ip:port` trails; returns the address hit and
+/// the address-and-port hit.
+pub fn endpoint(
+    trails: &TrailSet,
+    ip: IpAddr,
+    port: Option<u16>,
+) -> (Option<Detection>, Option<Detection>) {
+    let hits = trails.lookup_endpoint(ip, port);
+    let address = hits.ip.map(|hit| address_detection(ip, hit.source));
+    let with_port = match (hits.ip_port, port) {
+        (Some(source), Some(port)) => {
+            // SocketAddr writes IPv6 as `[2001:db8::1]:443`, the form the trail lists use.
+            let trail = SocketAddr::new(ip, port).to_string();
+            Some(Detection {
+                trail_type: TrailType::IpPort,
+                trail,
+                source,
+            })
+        }
+        _ => None,
+    };
+    (address, with_port)
+}
+
+fn address_detection(ip: IpAddr, source: SourceId) -> Detection {
+    Detection {
+        trail_type: TrailType::Ip,
+        trail: ip.to_string(),
         source,
-    })
+    }
 }
 
 /// Looks up a lower-case DNS name (a query, a TLS server name or an HTTP host).

@@ -10,6 +10,7 @@ use crate::ip_table::IpTable;
 use crate::line::{indicator_text, numbered_lines};
 use crate::pattern::PatternBuilder;
 use crate::port_table::PortTable;
+use crate::presence::{hash_v4_address, PresenceFilter};
 use crate::report::LoadReport;
 use crate::source::Sources;
 use crate::text_table::TextTable;
@@ -167,10 +168,18 @@ impl Builder {
         tlds.shrink_to_fit();
         urls.finish();
 
+        let endpoint_count = ips.v4_addresses().count() + ports.v4_len();
+        let endpoint_hashes = ips
+            .v4_addresses()
+            .chain(ports.v4_addresses())
+            .map(hash_v4_address);
+        let v4_endpoints = PresenceFilter::from_hashes(endpoint_count, endpoint_hashes);
+
         let set = TrailSet {
             sources: sources.into_list(),
             ips,
             ports,
+            v4_endpoints: Some(v4_endpoints),
             domains,
             tlds,
             urls,

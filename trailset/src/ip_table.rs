@@ -1,12 +1,13 @@
 //! Address tables: exact IPv4/IPv6 addresses and CIDR blocks, with most-specific-match lookup.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hashbrown::hash_map::Entry;
 use rustc_hash::FxBuildHasher;
 
 use crate::host::canonical_ip;
+use crate::presence::PresenceFilter;
 
 pub(crate) type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
@@ -146,10 +147,16 @@ impl<K: AddressBits, V: Copy> CidrTable<K, V> {
     }
 
     /// Finds the longest block containing `address`.
-    fn lookup(&self, address: K) -> Option<(V, u8)> {
+    /// Returns false only when no stored block can contain `address`.
+    fn may_cover(&self, address: K) -> bool {
         let index = address.top_bits();
-        let word = self.coverage.get(index / 64)?;
-        if word & (1 << (index % 64)) == 0 {
+        self.coverage
+            .get(index / 64)
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
+
+    fn lookup(&self, address: K) -> Option<(V, u8)> {
+        if !self.may_cover(address) {
             return None;
         }
 
@@ -186,6 +193,9 @@ impl<K: AddressBits, V: Copy> CidrTable<K, V> {
 #[derive(Clone, Debug)]
 pub(crate) struct IpTable<V> {
     v4: FxHashMap<u32, V>,
+    /// Presence filter over `v4`, built by [`IpTable::shrink_to_fit`]; `None` while entries
+    /// are still being inserted.
+    v4_filter: Option<PresenceFilter>,
     v6: FxHashMap<u128, V>,
     cidr_v4: CidrTable<u32, V>,
     cidr_v6: CidrTable<u128, V>,
@@ -195,6 +205,7 @@ impl<V: Copy> Default for IpTable<V> {
     fn default() -> IpTable<V> {
         IpTable {
             v4: FxHashMap::default(),
+            v4_filter: None,
             v6: FxHashMap::default(),
             cidr_v4: CidrTable::new(),
             cidr_v6: CidrTable::new(),
@@ -206,6 +217,7 @@ impl<V: Copy> IpTable<V> {
     /// Inserts one address and returns `true` if it was new. For an address already present,
     /// `resolve` picks the value to keep from the stored one.
     pub(crate) fn insert_ip(&mut self, ip: IpAddr, value: V, resolve: impl FnOnce(V) -> V) -> bool {
+        self.v4_filter = None;
         match canonical_ip(ip) {
             IpAddr::V4(v4) => insert_exact(&mut self.v4, u32::from(v4), value, resolve),
             IpAddr::V6(v6) => insert_exact(&mut self.v6, u128::from(v6), value, resolve),
@@ -238,7 +250,10 @@ impl<V: Copy> IpTable<V> {
         match canonical_ip(ip) {
             IpAddr::V4(v4) => {
                 let address = u32::from(v4);
-                if let Some(value) = self.v4.get(&address) {
+                let filter = self.v4_filter.as_ref();
+                let maybe_exact =
+                    filter.is_none_or(|f| f.may_contain(FxBuildHasher.hash_one(address)));
+                if let Some(value) = maybe_exact.then(|| self.v4.get(&address)).flatten() {
                     return Some((*value, None));
                 }
                 self.cidr_v4
@@ -257,6 +272,16 @@ impl<V: Copy> IpTable<V> {
         }
     }
 
+    /// The exact IPv4 addresses stored.
+    pub(crate) fn v4_addresses(&self) -> impl Iterator<Item = u32> + '_ {
+        self.v4.keys().copied()
+    }
+
+    /// Returns false only when no IPv4 CIDR block can contain `address`.
+    pub(crate) fn cidr_v4_may_cover(&self, address: u32) -> bool {
+        self.cidr_v4.may_cover(address)
+    }
+
     pub(crate) fn exact_len(&self) -> usize {
         self.v4.len() + self.v6.len()
     }
@@ -265,8 +290,14 @@ impl<V: Copy> IpTable<V> {
         self.cidr_v4.len() + self.cidr_v6.len()
     }
 
+    /// Releases spare capacity and builds the IPv4 presence filter; call when loading is done.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.v4.shrink_to_fit();
+        let hashes = self
+            .v4
+            .keys()
+            .map(|address| FxBuildHasher.hash_one(*address));
+        self.v4_filter = Some(PresenceFilter::from_hashes(self.v4.len(), hashes));
         self.v6.shrink_to_fit();
         self.cidr_v4.shrink_to_fit();
         self.cidr_v6.shrink_to_fit();
@@ -274,6 +305,10 @@ impl<V: Copy> IpTable<V> {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         self.v4.allocation_size()
+            + self
+                .v4_filter
+                .as_ref()
+                .map_or(0, PresenceFilter::memory_bytes)
             + self.v6.allocation_size()
             + self.cidr_v4.memory_bytes()
             + self.cidr_v6.memory_bytes()

@@ -29,6 +29,7 @@ mod line;
 mod lookup;
 mod pattern;
 mod port_table;
+mod presence;
 mod punycode;
 mod report;
 mod source;
@@ -40,7 +41,7 @@ mod whitelist;
 
 pub use error::TrailError;
 pub use format::{format_domain_trail, format_url_trail};
-pub use lookup::{DomainHit, IpHit, UrlHit};
+pub use lookup::{DomainHit, EndpointHits, IpHit, UrlHit};
 pub use report::{BadLine, KindCounts, LoadReport, MAX_REPORTED_BAD_LINES};
 pub use source::{SourceId, CUSTOM_REFERENCE, STATIC_REFERENCE};
 pub use trail_set::{TrailDir, TrailSet};

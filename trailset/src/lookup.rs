@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::presence::hash_v4_address;
 use crate::trail_set::TrailSet;
 use crate::SourceId;
 
@@ -40,7 +41,33 @@ pub struct UrlHit {
     pub bare_path: bool,
 }
 
+/// The address trails that matched one packet endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointHits {
+    /// An exact address or CIDR trail.
+    pub ip: Option<IpHit>,
+    /// An `address:port` trail.
+    pub ip_port: Option<SourceId>,
+}
+
 impl TrailSet {
+    /// Looks up one packet endpoint among address, CIDR and `address:port` trails: the same
+    /// answers as [`TrailSet::lookup_ip`] and [`TrailSet::lookup_ip_port`], but an IPv4
+    /// address that no trail can match costs a single cached bit probe and a coverage check.
+    pub fn lookup_endpoint(&self, ip: IpAddr, port: Option<u16>) -> EndpointHits {
+        if let (Some(filter), IpAddr::V4(v4)) = (&self.v4_endpoints, ip) {
+            let address = u32::from(v4);
+            if !filter.may_contain(hash_v4_address(address)) && !self.ips.cidr_v4_may_cover(address)
+            {
+                return EndpointHits::default();
+            }
+        }
+        EndpointHits {
+            ip: self.lookup_ip(ip),
+            ip_port: port.and_then(|port| self.lookup_ip_port(ip, port)),
+        }
+    }
+
     /// Finds the exact address, then the most specific CIDR block containing it.
     ///
     /// An IPv4-mapped IPv6 address is looked up as IPv4. A whitelisted address has no hit.

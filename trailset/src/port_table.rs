@@ -9,6 +9,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::host::canonical_ip;
 use crate::ip_table::FxHashMap;
+use crate::presence::PresenceFilter;
 use crate::SourceId;
 
 /// One IPv4 endpoint: 12 bytes, where a `HashMap<u64, SourceId>` entry would take 16.
@@ -34,6 +35,13 @@ fn hash_v4(ip: u32, port: u16) -> u64 {
 pub(crate) struct PortTable {
     v4: HashTable<V4Slot>,
     v6: FxHashMap<(u128, u16), SourceId>,
+    /// Addresses (without port) of the IPv4 entries, built by [`PortTable::shrink_to_fit`];
+    /// `None` while entries are still being inserted.
+    v4_addresses: Option<PresenceFilter>,
+}
+
+fn hash_address(ip: u32) -> u64 {
+    FxBuildHasher.hash_one(ip)
 }
 
 impl PortTable {
@@ -64,6 +72,7 @@ impl PortTable {
             }
         };
 
+        self.v4_addresses = None;
         let hash = hash_v4(v4, port);
         let same = |slot: &V4Slot| slot.ip == v4 && slot.port == port;
         match self.v4.entry(hash, same, V4Slot::hash) {
@@ -87,6 +96,10 @@ impl PortTable {
         match canonical_ip(ip) {
             IpAddr::V4(v4) => {
                 let v4 = u32::from(v4);
+                let filter = self.v4_addresses.as_ref();
+                if filter.is_some_and(|filter| !filter.may_contain(hash_address(v4))) {
+                    return None;
+                }
                 let same = |slot: &V4Slot| slot.ip == v4 && slot.port == port;
                 self.v4
                     .find(hash_v4(v4, port), same)
@@ -96,13 +109,29 @@ impl PortTable {
         }
     }
 
+    /// The IPv4 addresses of the stored endpoints, once per endpoint.
+    pub(crate) fn v4_addresses(&self) -> impl Iterator<Item = u32> + '_ {
+        self.v4.iter().map(|slot| slot.ip)
+    }
+
+    pub(crate) fn v4_len(&self) -> usize {
+        self.v4.len()
+    }
+
+    /// Releases spare capacity and builds the address filter; call when loading is done.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.v4.shrink_to_fit(V4Slot::hash);
         self.v6.shrink_to_fit();
+        let hashes = self.v4.iter().map(|slot| hash_address(slot.ip));
+        self.v4_addresses = Some(PresenceFilter::from_hashes(self.v4.len(), hashes));
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.v4.allocation_size() + self.v6.allocation_size()
+        let filter = self
+            .v4_addresses
+            .as_ref()
+            .map_or(0, PresenceFilter::memory_bytes);
+        self.v4.allocation_size() + self.v6.allocation_size() + filter
     }
 }
 

@@ -10,6 +10,7 @@ use hashbrown::HashTable;
 
 use crate::error::TrailError;
 use crate::hash::hash_key;
+use crate::presence::PresenceFilter;
 use crate::SourceId;
 
 const LEN_BITS: u32 = 12;
@@ -55,6 +56,9 @@ pub(crate) struct TextTable {
     arena: Vec<u8>,
     slots: HashTable<Slot>,
     max_key_len: usize,
+    /// Built by [`TextTable::shrink_to_fit`] once loading is done; `None` while keys are still
+    /// being inserted, and then every lookup probes the table.
+    filter: Option<PresenceFilter>,
 }
 
 impl TextTable {
@@ -77,6 +81,7 @@ impl TextTable {
             "source id beyond the slot's 20 bits"
         );
 
+        self.filter = None;
         let arena = &self.arena;
         let same = |slot: &Slot| slot.key(arena).eq_ignore_ascii_case(key);
         let rehash = |slot: &Slot| hash_key(slot.key(arena));
@@ -107,6 +112,13 @@ impl TextTable {
     /// Finds the key `head` followed by `tail`, whose [`crate::hash::KeyHasher`] hash the
     /// caller has computed, without joining the two.
     pub(crate) fn get_joined(&self, hash: u64, head: &[u8], tail: &[u8]) -> Option<SourceId> {
+        if self
+            .filter
+            .as_ref()
+            .is_some_and(|filter| !filter.may_contain(hash))
+        {
+            return None;
+        }
         let same = |slot: &Slot| {
             let key = slot.key(&self.arena);
             key.len() == head.len() + tail.len()
@@ -129,14 +141,18 @@ impl TextTable {
         self.slots.is_empty()
     }
 
+    /// Releases spare capacity and builds the presence filter; call when loading is done.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.arena.shrink_to_fit();
         let arena = &self.arena;
         self.slots.shrink_to_fit(|slot| hash_key(slot.key(arena)));
+        let hashes = self.slots.iter().map(|slot| hash_key(slot.key(arena)));
+        self.filter = Some(PresenceFilter::from_hashes(self.slots.len(), hashes));
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.arena.capacity() + self.slots.allocation_size()
+        let filter = self.filter.as_ref().map_or(0, PresenceFilter::memory_bytes);
+        self.arena.capacity() + self.slots.allocation_size() + filter
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error::TrailError;
 use crate::ip_table::IpTable;
 use crate::pattern::PatternSet;
 use crate::port_table::PortTable;
+use crate::presence::PresenceFilter;
 use crate::report::{KindCounts, LoadReport};
 use crate::source::{describe_file, Source, CUSTOM_REFERENCE, STATIC_REFERENCE};
 use crate::text_table::TextTable;
@@ -41,6 +42,9 @@ pub struct TrailSet {
     pub(crate) sources: Vec<Source>,
     pub(crate) ips: IpTable<SourceId>,
     pub(crate) ports: PortTable,
+    /// Every IPv4 address that has an exact or `address:port` trail, so that one probe rules
+    /// out both lookups of most packet endpoints. `None` for a set still being built.
+    pub(crate) v4_endpoints: Option<PresenceFilter>,
     pub(crate) domains: TextTable,
     /// Leading-dot trails, stored without the dot.
     pub(crate) tlds: TextTable,

@@ -386,3 +386,53 @@ fn internationalised_trail_matches_ace_name() {
 
     assert!(set.lookup_domain("xn--mnchen-3ya.de").is_some());
 }
+
+#[test]
+fn endpoint_lookup_agrees_with_separate_lookups() {
+    let plain = trails();
+    let whitelisted = whitelisted_trails();
+    let addresses = [
+        "1.2.3.4",
+        "1.2.3.5",
+        "198.51.100.7",
+        "5.63.151.200",
+        "10.1.2.3",
+        "10.200.0.1",
+        "192.0.2.10",
+        "192.0.2.200",
+        "203.0.113.5",
+        "2001:db8::1",
+        "2001:db8::66",
+        "2001:db8:aaaa::9",
+        "::ffff:1.2.3.4",
+    ];
+    for set in [&plain, &whitelisted] {
+        for text in addresses {
+            for port in [None, Some(443), Some(8443), Some(80)] {
+                let address = ip(text);
+                let hits = set.lookup_endpoint(address, port);
+                assert_eq!(hits.ip, set.lookup_ip(address), "{text} {port:?}");
+                let with_port = port.and_then(|port| set.lookup_ip_port(address, port));
+                assert_eq!(hits.ip_port, with_port, "{text} {port:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn endpoint_lookup_finds_each_kind() {
+    let set = trails();
+    assert!(set.lookup_endpoint(ip("1.2.3.4"), Some(1)).ip.is_some());
+    assert!(set
+        .lookup_endpoint(ip("198.51.100.7"), Some(443))
+        .ip_port
+        .is_some());
+    assert_eq!(
+        set.lookup_endpoint(ip("10.9.9.9"), None).ip.unwrap().prefix,
+        Some(8)
+    );
+    assert_eq!(
+        set.lookup_endpoint(ip("198.51.100.8"), Some(443)),
+        Default::default()
+    );
+}
