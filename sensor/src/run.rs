@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use trailwatch_event::LogWriter;
-use trailwatch_trailset::{TrailDir, TrailSet, Whitelist};
+use trailwatch_trailset::{LoadReport, TrailDir, TrailSet, Whitelist};
 
 use crate::capture::{self, ReadEnd};
 use crate::cli::Args;
@@ -20,7 +20,10 @@ pub const INSTALLED_TRAILS: &str = "/usr/share/trailwatch/trails";
 /// A problem that stops the run before any packet is read.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("no trail folder found: looked for {}; pass --trails DIR", .0.display())]
+    #[error(
+        "no bundled trail set found in {} or in the source tree's trails/; pass --trails DIR",
+        .0.display()
+    )]
     NoDefaultTrails(PathBuf),
 
     #[error(transparent)]
@@ -150,21 +153,7 @@ fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
     let (set, report) = TrailSet::load(&dirs, whitelist.as_ref())?;
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
 
-    for bad in &report.bad_lines {
-        warn!(
-            "{}:{}: skipped trail {:?}: {}",
-            bad.file.display(),
-            bad.line,
-            bad.text,
-            bad.reason
-        );
-    }
-    if report.bad_line_total > report.bad_lines.len() {
-        warn!(
-            "{} more unusable trail lines not listed",
-            report.bad_line_total - report.bad_lines.len()
-        );
-    }
+    report_bad_lines(&report);
     let folders: Vec<String> = dirs
         .iter()
         .map(|dir| dir.path.display().to_string())
@@ -183,10 +172,39 @@ fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
     Ok(LoadedTrails { set, load_ms })
 }
 
+/// Number of unusable trail lines listed at warning level; the rest are listed at debug
+/// level (`-v`), so a start-up with the public lists, which contain a few dozen typos, stays
+/// readable while a mistake in a custom list is still shown.
+const BAD_LINES_SHOWN: usize = 5;
+
+fn report_bad_lines(report: &LoadReport) {
+    for (index, bad) in report.bad_lines.iter().enumerate() {
+        let (file, line) = (bad.file.display(), bad.line);
+        let message = format!(
+            "{file}:{line}: skipped trail {:?}: {}",
+            bad.text, bad.reason
+        );
+        if index < BAD_LINES_SHOWN {
+            warn!("{message}");
+        } else {
+            debug!("{message}");
+        }
+    }
+    if report.bad_line_total > BAD_LINES_SHOWN {
+        let more = report.bad_line_total - BAD_LINES_SHOWN;
+        let listed = report.bad_lines.len().saturating_sub(BAD_LINES_SHOWN);
+        warn!(
+            "{more} more unusable trail lines skipped ({listed} of them listed with -v); the \
+             rest of each file was loaded"
+        );
+    }
+}
+
 /// The bundled trail set: the installed copy if present, else the one in this source tree.
 fn default_trail_dirs() -> Result<Vec<TrailDir>, RunError> {
-    let source_tree = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../trails"));
-    let root = [Path::new(INSTALLED_TRAILS), source_tree]
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source_tree = manifest_dir.parent().unwrap_or(manifest_dir).join("trails");
+    let root = [PathBuf::from(INSTALLED_TRAILS), source_tree]
         .into_iter()
         .find(|root| root.join("static").is_dir())
         .ok_or_else(|| RunError::NoDefaultTrails(PathBuf::from(INSTALLED_TRAILS)))?;
