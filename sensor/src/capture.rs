@@ -24,7 +24,7 @@ pub enum CaptureError {
     },
 }
 
-/// How reading one file ended after it was opened.
+/// End state of reading one file that was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadEnd {
     /// Every record was read.
@@ -35,7 +35,7 @@ pub enum ReadEnd {
     Failed(String),
 }
 
-/// What reading one file produced.
+/// Summary of reading one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
     pub packets: u64,
@@ -80,6 +80,9 @@ pub fn read_file(
             Ok(packet) => {
                 packets += 1;
                 let header = packet.header;
+                // `time_t` and `suseconds_t` are 32 bits on armv7 and 64 bits on x86_64 and
+                // aarch64, so the conversion is needed on some targets only.
+                #[allow(clippy::useless_conversion)]
                 let frame = Frame {
                     time: Timestamp {
                         secs: i64::from(header.ts.tv_sec),
@@ -108,8 +111,8 @@ fn open(path: &Path) -> Result<Capture<Offline>, CaptureError> {
         message,
     };
 
-    // libpcap reads standard input when the name is "-"; any other name must be a file, so a
-    // missing path gets the operating system's message instead of libpcap's generic one.
+    // libpcap reads standard input when the name is "-". Any other name must be a file, and
+    // checking it first gives the operating system's message instead of libpcap's generic one.
     if path != Path::new("-") {
         std::fs::metadata(path).map_err(|error| open_error(error.to_string()))?;
     }

@@ -48,7 +48,7 @@ pub struct Args {
     pub json: bool,
 
     /// Seconds during which repeats of one (source, trail, destination) are counted instead of
-    /// written; the count is written as a summary event when the window ends.
+    /// written. The count is written as a summary event when the window ends.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub throttle: u64,
 

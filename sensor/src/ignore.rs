@@ -3,8 +3,8 @@
 //! One rule per line: `src_ip;src_port;dst_ip;dst_port`, where each field is a value or `*`
 //! for any. `#` starts a comment. An IP field may also be a CIDR such as `10.0.0.0/8`. Unlike the
 //! whitelist, which stops an indicator from being a trail at all, an ignore rule drops finished
-//! events by their endpoints, so a monitoring host that polls a listed address stays quiet
-//! without hiding anyone else who talks to it.
+//! events by their endpoints. So a monitoring host that polls a listed address stays quiet,
+//! and anyone else who talks to that address is still reported.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -57,7 +57,11 @@ impl Inspector {
     pub fn on_frame(&mut self, link: LinkType, frame: &Frame<'_>) {
         self.counters.packets_read += 1;
         self.sink.tick(frame.time, &mut self.counters);
-        if self.counters.packets_read % STREAM_SWEEP_EVERY == 0 {
+        if self
+            .counters
+            .packets_read
+            .is_multiple_of(STREAM_SWEEP_EVERY)
+        {
             self.streams.expire(frame.time.secs);
         }
 
@@ -268,8 +272,8 @@ impl Inspector {
     }
 
     fn inspect_http_request(&mut self, meta: &PacketMeta, request: &http::Request<'_>) {
-        // A proxy request names the host in its target; otherwise the Host header does, and
-        // without either the destination address stands in for it.
+        // A proxy request names the host in its target, other requests in the Host header.
+        // Without either, URL trails are matched against the destination address.
         let (target_host, path) = match matching::split_absolute_target(request.path) {
             Some((authority, path)) => (Some(authority), path),
             None => (None, request.path),

@@ -1,8 +1,8 @@
 //! Trail lookups for what the inspector extracted, and how each hit is shown in the log.
 //!
-//! Event types keep Maltrail's names: an address hit is `IP`, an address with port `IPORT`,
-//! a domain hit `DNS` (also when the name came from a TLS server name or an HTTP Host
-//! header, with protocol TCP), and a `host/path` or `/path` hit `URL`.
+//! Event types keep Maltrail's names. An address hit is `IP`, an address with port `IPORT`,
+//! and a `host/path` or `/path` hit `URL`. A domain hit is `DNS`, also when the name came
+//! from a TLS server name or an HTTP Host header, and then the protocol is TCP.
 
 use std::net::{IpAddr, SocketAddr};
 

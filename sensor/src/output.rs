@@ -41,7 +41,7 @@ pub struct Detection {
     pub source: SourceId,
 }
 
-/// Where events go.
+/// Destination of events: ignore rules, the throttle, the log writer and the console.
 pub struct EventSink {
     sensor: Arc<str>,
     ignore: IgnoreList,

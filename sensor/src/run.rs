@@ -14,7 +14,7 @@ use crate::inspect::Inspector;
 use crate::output::EventSink;
 use crate::stats::Counters;
 
-/// Where an installed sensor finds its bundled trails.
+/// Folder of the bundled trails on an installed sensor.
 pub const INSTALLED_TRAILS: &str = "/usr/share/trailwatch/trails";
 
 /// A problem that stops the run before any packet is read.
@@ -172,9 +172,9 @@ fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
     Ok(LoadedTrails { set, load_ms })
 }
 
-/// Number of unusable trail lines listed at warning level; the rest are listed at debug
-/// level (`-v`), so a start-up with the public lists, which contain a few dozen typos, stays
-/// readable while a mistake in a custom list is still shown.
+/// Number of unusable trail lines listed at warning level. The rest are listed at debug level
+/// (`-v`). The public lists contain a few dozen typos, and listing them all on every start
+/// would bury a mistake in a custom list.
 const BAD_LINES_SHOWN: usize = 5;
 
 fn report_bad_lines(report: &LoadReport) {
@@ -200,7 +200,7 @@ fn report_bad_lines(report: &LoadReport) {
     }
 }
 
-/// The bundled trail set: the installed copy if present, else the one in this source tree.
+/// Returns the bundled trail folders: the installed copy if present, else the source tree's.
 fn default_trail_dirs() -> Result<Vec<TrailDir>, RunError> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let source_tree = manifest_dir.parent().unwrap_or(manifest_dir).join("trails");

@@ -73,7 +73,7 @@ impl Counters {
         self.skipped.iter().sum()
     }
 
-    /// The human-readable report printed to standard error at exit.
+    /// Formats the human-readable report printed to standard error at exit.
     pub fn report(&self) -> String {
         let mut out = String::new();
         let rate = if self.process_ms > 0.0 {
@@ -124,7 +124,7 @@ impl Counters {
         out
     }
 
-    /// All counters as one JSON object (`--stats-json`).
+    /// Returns all counters as one JSON object (`--stats-json`).
     pub fn to_json(&self) -> Value {
         let mut skipped = Map::new();
         for reason in SkipReason::ALL {

@@ -1,11 +1,11 @@
 //! Bounded buffers for application messages that span several TCP segments.
 //!
-//! The sensor does not reassemble whole TCP streams. It only keeps, per direction of a
-//! connection, the start of one application message that is not complete yet: HTTP request
-//! headers cut by a segment boundary, a TLS ClientHello spread over several segments, or a DNS
-//! message whose length prefix promises more bytes. A buffer lives until the message completes,
-//! the next segment does not continue it, it stays idle for [`STREAM_IDLE_SECS`], or the table
-//! needs its room.
+//! The sensor does not reassemble whole TCP streams. Per direction of a connection it keeps
+//! only the start of one application message that is not complete yet. Such a message is HTTP
+//! request headers cut by a segment boundary, a TLS ClientHello spread over several segments,
+//! or a DNS message whose length prefix promises more bytes. A buffer lives until the message
+//! completes, the next segment does not continue it, it stays idle for [`STREAM_IDLE_SECS`], or
+//! the table needs its room.
 
 use std::net::IpAddr;
 
@@ -53,7 +53,7 @@ pub struct Pending {
     last_seen: i64,
 }
 
-/// What the table did with a segment offered by [`StreamTable::continue_message`].
+/// Outcome of offering a segment to [`StreamTable::continue_message`].
 #[derive(Debug)]
 pub enum Continuation {
     /// No message was pending on this direction.
