@@ -524,3 +524,47 @@ fn json_written_beside_text_log() {
     assert_eq!(value["src_port"], 40000);
     assert_eq!(value["info"], "evil (malware)");
 }
+
+#[test]
+fn full_disk_counted_and_survived() {
+    let case = Case::new();
+    let frames = vec![
+        (T0, 1, ethernet(&[], 0x0800, &query_ipv4())),
+        (
+            T0,
+            2,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_syn(CLIENT, [198, 51, 100, 66], 40010, 22),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+    let log_dir = case.dir.join("full");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    // /dev/full fails every write with ENOSPC, like a full disk.
+    std::os::unix::fs::symlink("/dev/full", log_dir.join("2026-01-15.log")).unwrap();
+    let stats = case.dir.join("stats.json");
+    let trails = case.dir.join("trails");
+
+    let output = run_sensor(&[
+        "-r",
+        capture.to_str().unwrap(),
+        "--trails",
+        trails.to_str().unwrap(),
+        "--log-dir",
+        log_dir.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot write event"), "{stderr}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap();
+    assert_eq!(stats["write_errors"], 2, "{stats}");
+    assert_eq!(stats["events_written"], 0, "{stats}");
+    assert_eq!(stats["packets_read"], 2, "{stats}");
+}
