@@ -1,0 +1,1 @@
+//! Placeholder: the feed catalogue and parsers.
