@@ -13,6 +13,12 @@
 //! quoting before it replaces CR/LF, so it writes `a\nb` as the bare `a b`, which splits into
 //! two fields and lets a packet inject fields into the line. Every value Maltrail renders as a
 //! single field comes out byte-identical here.
+//!
+//! A second difference: other control characters (C0 other than CR and LF, DEL, C1, and the
+//! Unicode line and paragraph separators U+2028 and U+2029) are written as `\xHH` or `\u{HHHH}`,
+//! so packet bytes in a URL cannot clear a terminal that tails the log or split the line for
+//! a reader that honours those separators. Maltrail never writes such characters from its own
+//! parsers, so its lines are unaffected.
 
 use std::fmt::Write as _;
 
@@ -117,20 +123,37 @@ fn push_field(out: &mut String, value: &str) {
         return;
     }
 
-    if !value.contains([' ', '"', '\r', '\n']) {
+    let needs_quotes = value.contains([' ', '"', '\r', '\n']);
+    if !needs_quotes && !value.chars().any(is_escaped_control) {
         out.push_str(value);
         return;
     }
 
-    out.push('"');
+    if needs_quotes {
+        out.push('"');
+    }
     for c in value.chars() {
         match c {
             '"' => out.push_str("\"\""),
             '\r' | '\n' => out.push(' '),
+            c if is_escaped_control(c) && u32::from(c) <= 0xff => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if is_escaped_control(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+            }
             other => out.push(other),
         }
     }
-    out.push('"');
+    if needs_quotes {
+        out.push('"');
+    }
+}
+
+/// Tests for a control character that a field must not carry literally: every C0 control but
+/// CR and LF (which become spaces), DEL, every C1 control, and U+2028 and U+2029.
+fn is_escaped_control(c: char) -> bool {
+    (c.is_control() && c != '\r' && c != '\n') || c == '\u{2028}' || c == '\u{2029}'
 }
 
 #[cfg(test)]
@@ -250,6 +273,27 @@ mod tests {
         event.trail = "evil\nexample.com".to_string();
         let expected = "\"2026-12-04 06:46:54.123456\" edge1 192.168.1.20 51234 8.8.8.8 53 UDP \
                         DNS \"evil example.com\" malware abuse.ch\n";
+
+        assert_eq!(render_utc(&event), expected);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut event = sample_event();
+        event.trail_type = TrailType::Url;
+        event.trail = "/a\u{1b}[2J\t\u{7f}\u{85}\u{2028}b".to_string();
+        let expected = "\"2026-12-04 06:46:54.123456\" edge1 192.168.1.20 51234 8.8.8.8 53 UDP \
+                        URL /a\\x1b[2J\\x09\\x7f\\x85\\u{2028}b malware abuse.ch\n";
+
+        assert_eq!(render_utc(&event), expected);
+    }
+
+    #[test]
+    fn control_character_with_space_is_quoted() {
+        let mut event = sample_event();
+        event.trail = "a b\u{0}".to_string();
+        let expected = "\"2026-12-04 06:46:54.123456\" edge1 192.168.1.20 51234 8.8.8.8 53 UDP \
+                        DNS \"a b\\x00\" malware abuse.ch\n";
 
         assert_eq!(render_utc(&event), expected);
     }

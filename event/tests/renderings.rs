@@ -64,12 +64,13 @@ fn tricky_events() -> Vec<Event> {
     events
 }
 
-/// Returns a value as the log line shows it: `-` when empty, CR and LF replaced by spaces.
+/// Returns a value as the log line shows it: `-` when empty, CR and LF replaced by spaces,
+/// a tab (the only other control character among the tricky values) escaped as `\x09`.
 fn as_logged(value: &str) -> String {
     if value.is_empty() {
         "-".to_string()
     } else {
-        value.replace(['\r', '\n'], " ")
+        value.replace(['\r', '\n'], " ").replace('\t', "\\x09")
     }
 }
 

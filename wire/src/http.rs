@@ -101,6 +101,15 @@ pub fn starts_like_request(buf: &[u8]) -> bool {
     buf.get(start..).and_then(method_len).is_some()
 }
 
+/// Tests whether `buf`, shorter than a method and its space, could still grow into the start
+/// of a request (`"GE"` could, `"GX"` could not), so that a caller keeps such a short first
+/// segment instead of dropping it.
+pub fn could_start_request(buf: &[u8]) -> bool {
+    let start = leading_empty_lines_len(buf);
+    buf.get(start..)
+        .is_some_and(|rest| !rest.is_empty() && could_become_method(rest))
+}
+
 /// Parses the request head at the start of `buf`.
 ///
 /// A head with no blank line within [`MAX_HEADER_BYTES`] is returned as `Complete` with
@@ -473,6 +482,16 @@ fn printable_ascii(bytes: Option<&[u8]>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_prefix_could_start_request() {
+        assert!(could_start_request(b"G"));
+        assert!(could_start_request(b"GE"));
+        assert!(could_start_request(b"\r\npo"));
+        assert!(!could_start_request(b"GX"));
+        assert!(!could_start_request(b""));
+        assert!(!could_start_request(b"\r\n"));
+    }
 
     fn complete(buf: &[u8]) -> Request<'_> {
         match parse_request(buf) {

@@ -31,7 +31,7 @@ const MAX_SERVER_NAME_LEN: usize = 255;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sni<'a> {
     /// The host_name of the server_name extension, as sent. It is 1 to 255 bytes of printable
-    /// ASCII other than space, `"` and `\`.
+    /// ASCII other than space, `"` and `\`, with no empty label.
     Found(&'a str),
     /// A ClientHello without a usable host_name. This covers a ClientHello without the
     /// extension, the SSLv2-compatible ClientHello (which has no extensions), a host_name that
@@ -52,6 +52,12 @@ pub enum Sni<'a> {
 /// protocol version 3.0 to 3.4. It needs the first 3 bytes.
 pub fn starts_like_tls_handshake(buf: &[u8]) -> bool {
     matches!(buf, [CONTENT_TYPE_HANDSHAKE, 3, 0..=4, ..])
+}
+
+/// Tests whether `buf`, shorter than the three bytes [`starts_like_tls_handshake`] checks,
+/// could still grow into the start of a handshake record.
+pub fn could_start_tls_handshake(buf: &[u8]) -> bool {
+    matches!(buf, [CONTENT_TYPE_HANDSHAKE] | [CONTENT_TYPE_HANDSHAKE, 3])
 }
 
 /// Reads the server_name from the ClientHello at the start of `stream`, which may be the
@@ -103,7 +109,12 @@ pub fn client_hello_sni_lowercase<'b>(stream: &[u8], out: &'b mut [u8; 255]) -> 
 }
 
 fn is_valid_host_name(name: &[u8]) -> bool {
+    // An empty label (`.evil.com`, `a..b`) is not a host name. A trailing dot is tolerated
+    // (and stripped later), although RFC 6066 section 3 does not allow it either.
+    let labels = name.strip_suffix(b".").unwrap_or(name);
+    let has_empty_label = labels.split(|&b| b == b'.').any(<[u8]>::is_empty);
     (1..=MAX_SERVER_NAME_LEN).contains(&name.len())
+        && !has_empty_label
         && name
             .iter()
             .all(|&b| matches!(b, b'!'..=b'~') && b != b'"' && b != b'\\')
@@ -383,6 +394,22 @@ impl<'a> HandshakeReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handshake_prefix_could_start() {
+        assert!(could_start_tls_handshake(&[22]));
+        assert!(could_start_tls_handshake(&[22, 3]));
+        assert!(!could_start_tls_handshake(&[22, 4]));
+        assert!(!could_start_tls_handshake(&[23]));
+        assert!(!could_start_tls_handshake(&[]));
+    }
+
+    #[test]
+    fn empty_label_is_invalid() {
+        assert!(!is_valid_host_name(b".evil.com"));
+        assert!(!is_valid_host_name(b"a..evil.com"));
+        assert!(is_valid_host_name(b"a.evil.com"));
+    }
 
     /// A whole ClientHello in one record, written out byte by byte, with server_name "a.io".
     const MINIMAL_HELLO: [u8; 65] = [
