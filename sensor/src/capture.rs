@@ -33,6 +33,8 @@ pub enum ReadEnd {
     Truncated(String),
     /// libpcap stopped with another error (for example a pcapng block it rejects).
     Failed(String),
+    /// `should_stop` returned true (a stop signal arrived) before the end of the file.
+    Stopped,
 }
 
 /// Summary of reading one file.
@@ -52,7 +54,9 @@ pub struct Frame<'a> {
     pub wire_len: u32,
 }
 
-/// Reads every record of `path` ("-" is standard input) and passes each frame to `on_frame`.
+/// Reads every record of `path` ("-" is standard input) and passes each frame to `on_frame`,
+/// until the end of the file or until `should_stop` returns true (checked before each record
+/// and after a read error, since a stop signal interrupts a blocked read).
 ///
 /// Timestamps keep nanosecond precision for nanosecond files and are exact for microsecond
 /// files. An error that happens after the file was opened ends the read with
@@ -60,6 +64,7 @@ pub struct Frame<'a> {
 /// it were already delivered.
 pub fn read_file(
     path: &Path,
+    should_stop: impl Fn() -> bool,
     mut on_frame: impl FnMut(LinkType, &Frame<'_>),
 ) -> Result<FileReport, CaptureError> {
     let mut capture = open(path)?;
@@ -76,6 +81,9 @@ pub fn read_file(
 
     let mut packets = 0u64;
     let end = loop {
+        if should_stop() {
+            break ReadEnd::Stopped;
+        }
         match capture.next_packet() {
             Ok(packet) => {
                 packets += 1;
@@ -95,6 +103,7 @@ pub fn read_file(
                 on_frame(link, &frame);
             }
             Err(pcap::Error::NoMorePackets) => break ReadEnd::Complete,
+            Err(_) if should_stop() => break ReadEnd::Stopped,
             Err(pcap::Error::PcapError(message)) if message.contains("truncated") => {
                 break ReadEnd::Truncated(message)
             }

@@ -94,10 +94,12 @@ impl Inspector {
     }
 
     /// Clears stream buffers between two capture files, whose TCP sequence numbers are
-    /// unrelated.
+    /// unrelated, and writes the pending repeat summaries, because the next file's packet times
+    /// need not follow this file's.
     pub fn end_of_file(&mut self) {
         self.streams.clear();
         self.counters.streams = self.streams.stats();
+        self.sink.finish(&mut self.counters);
     }
 
     fn match_addresses(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
@@ -230,23 +232,36 @@ impl Inspector {
                     http::Parse::NotHttp => return,
                 }
             } else if tls::starts_like_tls_handshake(rest) {
-                let mut name_buffer = [0u8; 255];
-                match tls::client_hello_sni_lowercase(rest, &mut name_buffer) {
-                    tls::Sni::Found(name) => {
-                        self.counters.tls_client_hellos += 1;
-                        self.counters.tls_server_names += 1;
-                        self.inspect_server_name(meta, name);
-                    }
-                    tls::Sni::NoSni => self.counters.tls_client_hellos += 1,
-                    tls::Sni::Incomplete { .. } => {
-                        self.park(key, MessageKind::Tls, end_seq, rest, meta.time);
-                    }
-                    tls::Sni::NotClientHello => {}
-                }
+                self.inspect_tls_record(meta, key, rest, end_seq);
+                return;
+            } else if http::could_start_request(rest) {
+                // A first segment of only "G" or "PO" hides nothing yet, but the request
+                // it starts would be missed if these bytes were dropped.
+                self.park(key, MessageKind::Http, end_seq, rest, meta.time);
+                return;
+            } else if tls::could_start_tls_handshake(rest) {
+                self.park(key, MessageKind::Tls, end_seq, rest, meta.time);
                 return;
             } else {
                 return;
             }
+        }
+        self.counters.messages_over_limit += 1;
+    }
+
+    fn inspect_tls_record(&mut self, meta: &PacketMeta, key: StreamKey, bytes: &[u8], end: u32) {
+        let mut name_buffer = [0u8; 255];
+        match tls::client_hello_sni_lowercase(bytes, &mut name_buffer) {
+            tls::Sni::Found(name) => {
+                self.counters.tls_client_hellos += 1;
+                self.counters.tls_server_names += 1;
+                self.inspect_server_name(meta, name);
+            }
+            tls::Sni::NoSni => self.counters.tls_client_hellos += 1,
+            tls::Sni::Incomplete { .. } => {
+                self.park(key, MessageKind::Tls, end, bytes, meta.time);
+            }
+            tls::Sni::NotClientHello => {}
         }
     }
 
@@ -254,6 +269,15 @@ impl Inspector {
         let mut messages = dns::split_tcp_stream(bytes);
         for message in messages.by_ref().take(MAX_MESSAGES_PER_SEGMENT) {
             self.inspect_dns_message(meta, message);
+        }
+        let remaining = messages.remainder().len();
+        if messages
+            .next_message_len()
+            .is_some_and(|len| len <= remaining)
+        {
+            // More whole messages follow than one segment may cost; they are not read.
+            self.counters.messages_over_limit += 1;
+            return;
         }
         let consumed = messages.consumed();
         if consumed < bytes.len() {
@@ -272,16 +296,21 @@ impl Inspector {
     }
 
     fn inspect_http_request(&mut self, meta: &PacketMeta, request: &http::Request<'_>) {
-        // A proxy request names the host in its target, other requests in the Host header.
-        // Without either, URL trails are matched against the destination address.
-        let (target_host, path) = match matching::split_absolute_target(request.path) {
-            Some((authority, path)) => (Some(authority), path),
-            None => (None, request.path),
+        // A proxy request names the host in its target, and then the target wins over the
+        // Host header (RFC 9112 section 3.2.2). CONNECT names only `host:port`. Other requests
+        // name the host in the Host header, and without one, URL trails are matched against
+        // the destination address.
+        let (target_host, path) = if request.method.eq_ignore_ascii_case("CONNECT") {
+            (Some(request.path), "")
+        } else {
+            match matching::split_absolute_target(request.path) {
+                Some((authority, path)) => (Some(authority), path),
+                None => (None, request.path),
+            }
         };
         let mut host_buffer = [0u8; 255];
-        let host = request
-            .host
-            .or(target_host)
+        let host = target_host
+            .or(request.host)
             .and_then(|host| http::host_for_matching(host, &mut host_buffer));
 
         let address_text;

@@ -11,5 +11,6 @@ pub mod inspect;
 pub mod matching;
 pub mod output;
 pub mod run;
+pub mod signals;
 pub mod stats;
 pub mod streams;

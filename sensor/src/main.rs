@@ -1,3 +1,4 @@
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,11 +11,14 @@ fn main() -> ExitCode {
 
     match run::run(&args) {
         Ok(outcome) => {
-            eprint!("{}", outcome.counters.report());
-            if outcome.failed_files > 0 {
-                ExitCode::from(1)
-            } else {
+            if !args.quiet {
+                // A closed or full standard error must not turn a finished run into a panic.
+                let _ = std::io::stderr().write_all(outcome.counters.report().as_bytes());
+            }
+            if outcome.is_complete() {
                 ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             }
         }
         Err(error) => {

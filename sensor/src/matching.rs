@@ -63,13 +63,27 @@ pub fn domain(trails: &TrailSet, name: &str) -> Option<Detection> {
     })
 }
 
+/// Maximum length in bytes of a URL trail field. The field shows the request's whole path and
+/// query, which the sender controls, so it is cut here (and ends in `...`) to keep log lines
+/// and throttle keys small.
+pub const MAX_URL_TRAIL_BYTES: usize = 512;
+
 /// Looks up an HTTP request among URL and path trails. `host` is lower case without port;
 /// `path` is the request target's path and query.
 pub fn url(trails: &TrailSet, host: &str, path: &str) -> Option<Detection> {
     let hit = trails.lookup_url(host, path)?;
-    let trail = format_url_trail(host, path, &hit);
+    let mut trail = format_url_trail(host, path, &hit);
+    if trail.len() > MAX_URL_TRAIL_BYTES {
+        let mut cut = MAX_URL_TRAIL_BYTES - 3;
+        while !trail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        trail.truncate(cut);
+        trail.push_str("...");
+    }
+    let trail_type = TrailType::Url;
     Some(Detection {
-        trail_type: TrailType::Url,
+        trail_type,
         trail,
         source: hit.source,
     })

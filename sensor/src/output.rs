@@ -15,8 +15,10 @@ use crate::stats::Counters;
 
 /// Maximum number of (source, trail, destination) keys the throttle tracks. Past it, the oldest
 /// key is written out as a summary and forgotten, so a flood of distinct hits costs bounded
-/// memory (an estimated 250 bytes a key, about 16 MiB in all) and loses no count.
-pub const THROTTLE_MAX_KEYS: usize = 65_536;
+/// memory and loses no count. A key holds its event (trail field at most
+/// [`crate::matching::MAX_URL_TRAIL_BYTES`], info and reference of a few dozen bytes), so this
+/// bounds the throttle at an estimated 12 MiB.
+pub const THROTTLE_MAX_KEYS: usize = 16_384;
 
 /// A write error is logged for the first failure and then once per this many failures, so a
 /// full disk does not flood the error log it may share.

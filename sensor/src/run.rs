@@ -1,5 +1,7 @@
 //! One offline run: load trails, read every capture file, report the counters.
 
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,7 @@ use crate::cli::Args;
 use crate::ignore::IgnoreList;
 use crate::inspect::Inspector;
 use crate::output::EventSink;
+use crate::signals;
 use crate::stats::Counters;
 
 /// Folder of the bundled trails on an installed sensor.
@@ -26,16 +29,19 @@ pub enum RunError {
     )]
     NoDefaultTrails(PathBuf),
 
-    #[error(transparent)]
-    Trails(#[from] trailwatch_trailset::TrailError),
+    #[error("cannot load trails (--trails): {0}")]
+    Trails(#[source] trailwatch_trailset::TrailError),
 
-    #[error(transparent)]
+    #[error("cannot load the whitelist (--whitelist): {0}")]
+    Whitelist(#[source] trailwatch_trailset::TrailError),
+
+    #[error("cannot load the ignore rules (--ignore): {0}")]
     Ignore(#[from] crate::ignore::IgnoreError),
 
-    #[error(transparent)]
+    #[error("cannot open the event log (--log-dir): {0}")]
     Log(#[from] trailwatch_event::LogError),
 
-    #[error("cannot write statistics to {}: {source}", path.display())]
+    #[error("cannot write statistics (--stats-json) to {}: {source}", path.display())]
     Stats {
         path: PathBuf,
         source: std::io::Error,
@@ -45,12 +51,40 @@ pub enum RunError {
 /// The outcome of a run that got as far as reading packets.
 pub struct Outcome {
     pub counters: Counters,
-    /// Files that could not be opened or have an unsupported link type.
+    /// Files that could not be opened, have an unsupported link type, or that libpcap stopped
+    /// reading before their end for a reason other than a cut-short last record.
     pub failed_files: u64,
+    /// Whether a stop signal ended the run before every file was read.
+    pub stopped: bool,
+}
+
+impl Outcome {
+    /// Returns true when every file was read and every event written.
+    pub fn is_complete(&self) -> bool {
+        self.failed_files == 0 && self.counters.write_errors == 0 && !self.stopped
+    }
 }
 
 /// Runs the sensor over the capture files named in `args`.
 pub fn run(args: &Args) -> Result<Outcome, RunError> {
+    if let Err(error) = signals::install() {
+        warn!(
+            "cannot install the SIGINT/SIGTERM handlers ({error}); a signal ends the run at once"
+        );
+    }
+
+    // Created now, so that a bad path fails before the capture is read rather than after.
+    let stats_file = match &args.stats_json {
+        Some(path) => {
+            let file = File::create(path).map_err(|source| RunError::Stats {
+                path: path.clone(),
+                source,
+            })?;
+            Some((path, file))
+        }
+        None => None,
+    };
+
     let trails = load_trails(args)?;
     let ignore = match &args.ignore {
         Some(path) => IgnoreList::load(path)?,
@@ -74,32 +108,49 @@ pub fn run(args: &Args) -> Result<Outcome, RunError> {
     let started = Instant::now();
     let mut failed_files = 0;
     for path in &args.read {
+        if signals::stop_requested() {
+            break;
+        }
         if !read_one(&mut inspector, path) {
             failed_files += 1;
         }
+    }
+    let stopped = signals::stop_requested();
+    if stopped {
+        warn!("stopped by a signal; pending summaries and counters are written");
     }
     inspector.finish();
     inspector.counters.process_ms = started.elapsed().as_secs_f64() * 1000.0;
     inspector.counters.files_failed = failed_files;
 
     let counters = inspector.counters.clone();
-    if let Some(path) = &args.stats_json {
+    if let Some((path, mut file)) = stats_file {
         let text = format!("{}\n", counters.to_json());
-        std::fs::write(path, text).map_err(|source| RunError::Stats {
-            path: path.clone(),
-            source,
-        })?;
+        file.write_all(text.as_bytes())
+            .map_err(|source| RunError::Stats {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    if counters.write_errors > 0 {
+        warn!(
+            "{} events could not be written to {}",
+            counters.write_errors,
+            args.log_dir.display()
+        );
     }
     Ok(Outcome {
         counters,
         failed_files,
+        stopped,
     })
 }
 
-/// Reads one capture file; returns false when it could not be read at all.
+/// Reads one capture file; returns false when it could not be read to its end.
 fn read_one(inspector: &mut Inspector, path: &Path) -> bool {
     let name = path.display();
-    let report = match capture::read_file(path, |link, frame| inspector.on_frame(link, frame)) {
+    let on_frame = |link, frame: &capture::Frame<'_>| inspector.on_frame(link, frame);
+    let report = match capture::read_file(path, signals::stop_requested, on_frame) {
         Ok(report) => report,
         Err(error) => {
             log::error!("{error}");
@@ -116,18 +167,28 @@ fn read_one(inspector: &mut Inspector, path: &Path) -> bool {
                 report.packets,
                 report.link.name()
             );
+            true
         }
-        ReadEnd::Truncated(message) => warn!(
-            "{name}: the file is cut short in the middle of a record ({message}); the {} \
-             complete records before it were read",
-            report.packets
-        ),
-        ReadEnd::Failed(message) => warn!(
-            "{name}: libpcap stopped reading after {} records: {message}",
-            report.packets
-        ),
+        ReadEnd::Truncated(message) => {
+            warn!(
+                "{name}: the file is cut short in the middle of a record ({message}); the {} \
+                 complete records before it were read",
+                report.packets
+            );
+            true
+        }
+        ReadEnd::Failed(message) => {
+            log::error!(
+                "{name}: libpcap stopped reading after {} records: {message}",
+                report.packets
+            );
+            false
+        }
+        ReadEnd::Stopped => {
+            info!("{name}: stopped after {} records", report.packets);
+            true
+        }
     }
-    true
 }
 
 struct LoadedTrails {
@@ -145,12 +206,12 @@ fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
             .collect(),
     };
     let whitelist = match &args.whitelist {
-        Some(path) => Some(Whitelist::load(path)?),
+        Some(path) => Some(Whitelist::load(path).map_err(RunError::Whitelist)?),
         None => None,
     };
 
     let started = Instant::now();
-    let (set, report) = TrailSet::load(&dirs, whitelist.as_ref())?;
+    let (set, report) = TrailSet::load(&dirs, whitelist.as_ref()).map_err(RunError::Trails)?;
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     report_bad_lines(&report);
@@ -165,6 +226,12 @@ fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
         load_ms,
         folders.join(", ")
     );
+    if set.is_empty() {
+        warn!(
+            "no trails loaded from {}: no event can match a trail",
+            folders.join(", ")
+        );
+    }
     debug!(
         "trail counts: {:?}, duplicates: {}",
         report.counts, report.duplicates

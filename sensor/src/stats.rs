@@ -23,6 +23,8 @@ pub struct Counters {
     pub http_requests: u64,
     pub tls_client_hellos: u64,
     pub tls_server_names: u64,
+    /// Segments with more pipelined messages than one segment may cost; the rest were not read.
+    pub messages_over_limit: u64,
     pub trail_hits: u64,
     pub events_ignored: u64,
     pub events_written: u64,
@@ -50,6 +52,7 @@ impl Default for Counters {
             http_requests: 0,
             tls_client_hellos: 0,
             tls_server_names: 0,
+            messages_over_limit: 0,
             trail_hits: 0,
             events_ignored: 0,
             events_written: 0,
@@ -113,7 +116,7 @@ impl Counters {
         );
         let _ = writeln!(
             out,
-            "events: {} written, {} repeats suppressed (in {} summary events), {} ignored, \
+            "events: {} written, {} repeats suppressed, {} summary events, {} ignored, \
              {} write errors",
             self.events_written,
             self.events_suppressed,
@@ -147,6 +150,7 @@ impl Counters {
             "http_requests": self.http_requests,
             "tls_client_hellos": self.tls_client_hellos,
             "tls_server_names": self.tls_server_names,
+            "messages_over_limit": self.messages_over_limit,
             "trail_hits": self.trail_hits,
             "events_ignored": self.events_ignored,
             "events_written": self.events_written,

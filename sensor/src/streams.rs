@@ -7,6 +7,7 @@
 //! completes, the next segment does not continue it, it stays idle for [`STREAM_IDLE_SECS`], or
 //! the table needs its room.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -51,6 +52,8 @@ pub struct Pending {
     pub next_seq: u32,
     pub bytes: Vec<u8>,
     last_seen: i64,
+    /// Park order, so that eviction finds the oldest entry without scanning the table.
+    id: u64,
 }
 
 /// Outcome of offering a segment to [`StreamTable::continue_message`].
@@ -85,6 +88,11 @@ pub struct StreamStats {
 #[derive(Debug, Default)]
 pub struct StreamTable {
     pending: FxHashMap<StreamKey, Pending>,
+    /// Keys in park order with the id they were parked with. An entry whose key was since
+    /// removed or parked again is stale and skipped; stale entries are compacted away once
+    /// they outnumber the live ones.
+    order: VecDeque<(StreamKey, u64)>,
+    next_id: u64,
     buffered: usize,
     stats: StreamStats,
 }
@@ -150,8 +158,8 @@ impl StreamTable {
     }
 
     /// Keeps `bytes`, the start of an incomplete message, until the segment starting at
-    /// `next_seq` arrives. Makes room first by dropping idle messages and then the oldest one;
-    /// `now` is the packet time in seconds.
+    /// `next_seq` arrives. Makes room first by dropping the oldest messages; `now` is the packet
+    /// time in seconds.
     pub fn park(
         &mut self,
         key: StreamKey,
@@ -164,9 +172,6 @@ impl StreamTable {
         if let Some(old) = self.pending.remove(&key) {
             self.buffered -= old.bytes.len();
         }
-        if self.pending.len() >= MAX_STREAMS || self.buffered + bytes.len() > MAX_BUFFERED_BYTES {
-            self.expire(now);
-        }
         while self.pending.len() >= MAX_STREAMS || self.buffered + bytes.len() > MAX_BUFFERED_BYTES
         {
             if !self.evict_oldest() {
@@ -176,13 +181,22 @@ impl StreamTable {
 
         self.buffered += bytes.len();
         self.stats.parked += 1;
+        let id = self.next_id;
+        self.next_id += 1;
         let pending = Pending {
             kind,
             next_seq,
             bytes: bytes.to_vec(),
             last_seen: now,
+            id,
         };
         self.pending.insert(key, pending);
+        self.order.push_back((key, id));
+        if self.order.len() > 2 * MAX_STREAMS {
+            let pending = &self.pending;
+            self.order
+                .retain(|(key, id)| pending.get(key).is_some_and(|p| p.id == *id));
+        }
     }
 
     /// Drops every pending message idle for more than [`STREAM_IDLE_SECS`] at packet time `now`.
@@ -203,23 +217,27 @@ impl StreamTable {
     /// Drops all pending messages, for example between two capture files.
     pub fn clear(&mut self) {
         self.pending.clear();
+        self.order.clear();
         self.buffered = 0;
     }
 
+    /// Drops the entry parked longest ago. Entries are parked with the packet time of their
+    /// last segment, so this is also the one idle longest.
     fn evict_oldest(&mut self) -> bool {
-        let Some(oldest) = self
-            .pending
-            .iter()
-            .min_by_key(|(_, p)| p.last_seen)
-            .map(|(k, _)| *k)
-        else {
-            return false;
-        };
-        if let Some(pending) = self.pending.remove(&oldest) {
-            self.buffered -= pending.bytes.len();
-            self.stats.evicted += 1;
+        while let Some((key, id)) = self.order.pop_front() {
+            if self
+                .pending
+                .get(&key)
+                .is_some_and(|pending| pending.id == id)
+            {
+                if let Some(pending) = self.pending.remove(&key) {
+                    self.buffered -= pending.bytes.len();
+                    self.stats.evicted += 1;
+                }
+                return true;
+            }
         }
-        true
+        false
     }
 }
 

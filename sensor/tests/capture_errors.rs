@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{custom_trails, log_events, run_sensor, shared_captures};
+use common::{custom_trails, frames, log_events, run_sensor, shared_captures};
 
 fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -189,4 +189,89 @@ fn several_files_read_in_order() {
         trails_seen.contains(&"bro.org".to_string()),
         "{trails_seen:?}"
     );
+}
+
+#[test]
+fn file_rejected_by_libpcap_fails() {
+    let Some(dir) = shared_captures() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let trails = custom_trails(work.path(), &[]);
+    // libpcap 1.10 refuses pcapng interfaces whose snapshot lengths differ.
+    let capture = dir.join("zeek-ldap_modify-request.pcapng");
+
+    let output = run_sensor(&[
+        "-r",
+        capture.to_str().unwrap(),
+        "--trails",
+        trails.to_str().unwrap(),
+        "--log-dir",
+        work.path().join("log").to_str().unwrap(),
+    ]);
+    let stderr = stderr_of(&output);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("libpcap stopped reading after"), "{stderr}");
+}
+
+#[test]
+fn sigterm_flushes_summaries_and_stats() {
+    let work = tempfile::tempdir().unwrap();
+    let trails = custom_trails(work.path(), &["evil.example".to_string()]);
+    let log_dir = work.path().join("log");
+    let stats = work.path().join("stats.json");
+    let capture = work.path().join("repeats.pcap");
+    let query = frames::ipv4_udp(
+        frames::CLIENT,
+        frames::SERVER,
+        40000,
+        53,
+        &frames::dns_query(1, "evil.example"),
+    );
+    let records: Vec<_> = (0..5)
+        .map(|i| (1_768_478_400 + i, 0, frames::ethernet(&[], 0x0800, &query)))
+        .collect();
+    frames::write_pcap(&capture, 1, &records);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch-sensor"))
+        .args(["-r", "-", "--trails", trails.to_str().unwrap()])
+        .args(["--log-dir", log_dir.to_str().unwrap()])
+        .args(["--stats-json", stats.to_str().unwrap()])
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep standard input open after the records, as a slow producer would.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(&capture).unwrap()).unwrap();
+    stdin.flush().unwrap();
+    wait_for_file(&log_dir.join("2026-01-15.log"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = stderr_of(&output);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    let events = log_events(&log_dir);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1].info_and_repeats(), ("expected", 4));
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(stats["packets_read"], 5, "{stats}");
+}
+
+fn wait_for_file(path: &std::path::Path) {
+    for _ in 0..200 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("{} did not appear", path.display());
 }

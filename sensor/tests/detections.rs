@@ -560,11 +560,150 @@ fn full_disk_counted_and_survived() {
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
 
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Exit status 1: the run finished, but events were lost.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot write event"), "{stderr}");
     let stats: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap();
     assert_eq!(stats["write_errors"], 2, "{stats}");
     assert_eq!(stats["events_written"], 0, "{stats}");
     assert_eq!(stats["packets_read"], 2, "{stats}");
+}
+
+#[test]
+fn request_split_after_first_byte() {
+    let case = Case::new();
+    let request = b"GET /gate.php HTTP/1.1\r\nHost: bad.example\r\n\r\n";
+    let (first, second) = request.split_at(1);
+    let frames = vec![
+        (
+            T0,
+            1,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40020, 80, 700, first),
+            ),
+        ),
+        (
+            T0,
+            2,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40020, 80, 701, second),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(" TCP URL bad.example/gate.php "),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn client_hello_split_after_first_byte() {
+    let case = Case::new();
+    let hello = client_hello("evil.example");
+    let (first, second) = hello.split_at(1);
+    let frames = vec![
+        (
+            T0,
+            1,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40021, 443, 50, first),
+            ),
+        ),
+        (
+            T0,
+            2,
+            ethernet(
+                &[],
+                0x0800,
+                &ipv4_tcp(CLIENT, SERVER, 40021, 443, 51, second),
+            ),
+        ),
+    ];
+    let capture = case.capture(DLT_EN10MB, &frames);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(" TCP DNS evil.example "), "{}", lines[0]);
+}
+
+#[test]
+fn proxy_target_wins_over_host_header() {
+    let case = Case::new();
+    let request = b"GET http://bad.example/gate.php HTTP/1.1\r\nHost: other.example\r\n\r\n";
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_tcp(CLIENT, SERVER, 40022, 3128, 1, request),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(" TCP URL bad.example/gate.php "),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn connect_target_host_matched() {
+    let case = Case::new();
+    let request = b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n";
+    let frame = ethernet(
+        &[],
+        0x0800,
+        &ipv4_tcp(CLIENT, SERVER, 40023, 3128, 1, request),
+    );
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, frame)]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(" TCP DNS evil.example "), "{}", lines[0]);
+}
+
+#[test]
+fn long_url_trail_is_cut() {
+    let case = Case::new();
+    let query = "a".repeat(4000);
+    let request = format!("GET /stage2.bin?{query} HTTP/1.1\r\nHost: x.example\r\n\r\n");
+    let segment = ipv4_tcp(CLIENT, SERVER, 40024, 80, 1, request.as_bytes());
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &segment))]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let event = trailwatch_event::parse_log_line(&lines[0]).unwrap();
+    let trail = event.trail.as_str();
+    assert!(trail.starts_with("(x.example)/stage2.bin(?aaaa"), "{trail}");
+    assert!(trail.ends_with("..."), "{trail}");
+    assert_eq!(trail.len(), 512);
+}
+
+#[test]
+fn escape_sequence_in_path_is_escaped() {
+    let case = Case::new();
+    let request = b"GET /stage2.bin?\x1b[2J HTTP/1.1\r\nHost: x.example\r\n\r\n";
+    let segment = ipv4_tcp(CLIENT, SERVER, 40025, 80, 1, request);
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &segment))]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(!lines[0].contains('\u{1b}'), "{:?}", lines[0]);
+    assert!(
+        lines[0].contains("(x.example)/stage2.bin(?\\x1b[2J)"),
+        "{}",
+        lines[0]
+    );
 }
