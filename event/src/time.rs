@@ -4,14 +4,15 @@ use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 
 const NANOS_PER_SEC: u32 = 1_000_000_000;
 
-/// Earliest renderable time, 0000-01-01T00:00:00Z.
+/// Earliest renderable time, 0000-01-02T00:00:00Z.
 ///
-/// Clamping to years 0000-9999 (UTC) keeps the year at four digits and keeps the local time
-/// within chrono's range for every UTC offset, so no conversion can fail.
-const MIN_SECS: i64 = -62_167_219_200;
+/// Clamping to 0000-01-02 through 9999-12-30 (UTC) leaves a day of margin at both ends, and
+/// every UTC offset is less than a day, so the local year keeps four digits for every offset
+/// and no conversion can fail.
+const MIN_SECS: i64 = -62_167_132_800;
 
-/// Latest renderable time, 9999-12-31T23:59:59Z.
-const MAX_SECS: i64 = 253_402_300_799;
+/// Latest renderable time, 9999-12-30T23:59:59Z.
+const MAX_SECS: i64 = 253_402_214_399;
 
 /// Unix time of a packet, in seconds and nanoseconds since 1970-01-01T00:00:00Z.
 ///
@@ -49,7 +50,7 @@ impl Timestamp {
         self.normalized().nanos / 1_000
     }
 
-    /// Converts to UTC, clamped to years 0000-9999.
+    /// Converts to UTC, clamped to 0000-01-02 through 9999-12-30.
     pub(crate) fn to_utc(self) -> DateTime<Utc> {
         let time = self.normalized();
         let (secs, nanos) = if time.secs < MIN_SECS {
@@ -134,7 +135,7 @@ mod tests {
 
         assert_eq!(
             local.naive_local().to_string(),
-            "+10000-01-01 13:59:59.999999999"
+            "9999-12-31 13:59:59.999999999"
         );
     }
 
@@ -147,5 +148,17 @@ mod tests {
         .to_utc();
 
         assert_eq!(utc.timestamp(), MIN_SECS);
+    }
+
+    #[test]
+    fn clamped_year_zero_keeps_four_digits() {
+        let offset = FixedOffset::west_opt(12 * 3600).unwrap();
+        let local = Timestamp {
+            secs: i64::MIN,
+            nanos: 0,
+        }
+        .with_offset(offset);
+
+        assert_eq!(local.naive_local().to_string(), "0000-01-01 12:00:00");
     }
 }

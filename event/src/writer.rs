@@ -33,6 +33,9 @@ pub enum LogError {
     #[error("failed to create log directory {}: {source}", dir.display())]
     CreateDir { dir: PathBuf, source: io::Error },
 
+    #[error("log directory {} exists but is not a directory; choose another path", dir.display())]
+    NotADirectory { dir: PathBuf },
+
     #[error("failed to open log file {}: {source}", path.display())]
     Open { path: PathBuf, source: io::Error },
 
@@ -107,6 +110,11 @@ impl LogWriter {
     /// Creates `dir` if it is missing and returns a writer for it. Files are opened on the
     /// first event of each date. With `json` on, every event also goes to the `.json` file.
     pub fn open(dir: &Path, json: bool) -> Result<LogWriter, LogError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(LogError::NotADirectory {
+                dir: dir.to_path_buf(),
+            });
+        }
         fs::create_dir_all(dir).map_err(|source| LogError::CreateDir {
             dir: dir.to_path_buf(),
             source,

@@ -277,3 +277,14 @@ fn full_disk_is_reported_then_recovers() {
     assert_eq!(writer.stats().lines_written, 1);
     assert_eq!(writer.stats().failed_other, 0);
 }
+
+#[test]
+fn file_as_log_dir_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+
+    let error = LogWriter::open(&file, false).err().unwrap().to_string();
+    assert!(error.contains("is not a directory"), "{error}");
+    assert!(error.contains("not-a-dir"), "{error}");
+}
