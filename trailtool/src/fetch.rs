@@ -223,16 +223,16 @@ impl<R: Read> Body<'_, R> {
     }
 
     /// Explains a read error. A connection cut before `Content-Length` shows up as a gzip
-    /// or socket error, so truncation is checked first.
+    /// or socket error, so truncation is checked before those, but after timeouts.
     fn read_error(&self, error: io::Error, gzip: bool) -> FetchError {
-        if let Err(truncated) = self.check_complete() {
-            return truncated;
-        }
         if is_timeout(&error) {
             return FetchError::Timeout {
                 url: self.url.to_owned(),
                 seconds: self.seconds,
             };
+        }
+        if let Err(truncated) = self.check_complete() {
+            return truncated;
         }
         if self.received.count > self.limit {
             return too_large(self.url, self.limit);
