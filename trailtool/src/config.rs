@@ -77,7 +77,8 @@ pub struct DownloadConfig {
     pub connect_timeout_s: u64,
     /// Seconds allowed for the response body, added to `connect_timeout_s` (see there).
     pub read_timeout_s: u64,
-    /// Maximum body size in bytes of one download, both as sent and after gzip decoding.
+    /// Maximum body size in bytes of one download, both as sent and after gzip decoding. It
+    /// applies to each feed and to the store that `pull` downloads.
     pub max_bytes: u64,
     /// An HTTP proxy, `http://[user:password@]host[:port]`.
     pub proxy: Option<String>,
@@ -412,6 +413,18 @@ mod tests {
             .to_string();
 
         assert!(error.contains("line 4"), "{error}");
+    }
+
+    #[test]
+    fn example_file_gives_defaults() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../trails/trailwatch-trails.example.toml");
+        let config = Config::load(&path).unwrap();
+
+        assert_eq!(config.download, DownloadConfig::default());
+        assert_eq!(config.schedule, ScheduleConfig::default());
+        assert_eq!(config.store, PathBuf::from(DEFAULT_STORE));
+        assert_eq!(config.cache_dir, PathBuf::from(DEFAULT_CACHE_DIR));
     }
 
     #[test]
