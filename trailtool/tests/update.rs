@@ -387,6 +387,47 @@ fn request_names_user_agent() {
 }
 
 #[test]
+fn refused_connection_is_connect_error() {
+    let mut fixture = Fixture::new();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/gone.txt", closed.local_addr().unwrap());
+    drop(closed);
+    fixture.feed("refused", Route::ok("unused.example\n"));
+    fixture.feeds = fixture
+        .feeds
+        .replace(&fixture.server.url("refused.txt"), &url);
+
+    let report = fixture.update();
+
+    assert!(matches!(
+        status(&report, 0),
+        FeedStatus::Failed {
+            reason: FeedFailure::Fetch(FetchError::Connect { .. }),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn proxy_carries_download() {
+    let mut fixture = Fixture::new();
+    let proxy = Server::start();
+    proxy.route("proxied.txt", Route::ok("proxied.example\n"));
+    fixture.feed("proxied", Route::status(500, "not through the proxy\n"));
+    fixture.download = format!("proxy = \"{}\"\n", proxy.url("").trim_end_matches('/'));
+
+    fixture.update();
+
+    let tunnels: Vec<String> = proxy
+        .received("proxied.txt")
+        .iter()
+        .map(|request| request.method.clone())
+        .collect();
+    assert_eq!(tunnels, ["GET"]);
+    assert!(fixture.store().lookup_domain("proxied.example").is_some());
+}
+
+#[test]
 fn disabled_feed_is_not_downloaded() {
     let mut fixture = Fixture::new();
     fixture.feed("good", Route::ok("bad.example\n"));

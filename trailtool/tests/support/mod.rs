@@ -86,6 +86,8 @@ impl Route {
 /// A request as the server received it.
 #[derive(Clone, Debug)]
 pub struct Received {
+    pub method: String,
+    /// The request target: a path, or `host:port` for CONNECT.
     pub path: String,
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
@@ -164,10 +166,27 @@ fn serve(
     received: &Mutex<Vec<Received>>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Some(request) = read_request(&stream) else {
+    let Some(mut request) = read_request(&stream) else {
         return;
     };
     received.lock().unwrap().push(request.clone());
+
+    // As an HTTP proxy, the server opens the tunnel and then serves the tunnelled request
+    // itself, whatever host it names.
+    if request.method == "CONNECT" {
+        let mut writer = &stream;
+        if writer
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+        let Some(tunnelled) = read_request(&stream) else {
+            return;
+        };
+        received.lock().unwrap().push(tunnelled.clone());
+        request = tunnelled;
+    }
 
     let route = routes.lock().unwrap().get(&request.path).cloned();
     let route = route.unwrap_or_else(|| Route::status(404, "not found\n"));
@@ -180,7 +199,9 @@ fn read_request(stream: &TcpStream) -> Option<Received> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
-    let path = line.split_whitespace().nth(1)?.to_owned();
+    let mut words = line.split_whitespace();
+    let method = words.next()?.to_owned();
+    let path = words.next()?.to_owned();
 
     let mut headers = HashMap::new();
     loop {
@@ -194,7 +215,11 @@ fn read_request(stream: &TcpStream) -> Option<Received> {
             headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
         }
     }
-    Some(Received { path, headers })
+    Some(Received {
+        method,
+        path,
+        headers,
+    })
 }
 
 fn respond(mut stream: TcpStream, route: &Route, not_modified: bool) -> std::io::Result<()> {
