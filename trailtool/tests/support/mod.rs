@@ -282,8 +282,8 @@ pub fn write_file(dir: &Path, relative: &str, contents: &str) -> PathBuf {
     path
 }
 
-/// Returns `count` distinct documentation-range IPv4 addresses starting at `first`, one per
-/// line: 198.18.0.0/15 is reserved for benchmarks (RFC 2544), so no real trail lists it.
+/// Returns `count` distinct IPv4 addresses of 198.18.0.0/15 starting at offset `first`, one
+/// per line. That block is reserved for benchmarks (RFC 2544), so no address is a real host.
 pub fn generated_ips(first: u32, count: u32) -> String {
     let base = u32::from(std::net::Ipv4Addr::new(198, 18, 0, 0));
     (first..first + count)
