@@ -1,8 +1,8 @@
-//! Building a trail set from file contents.
+//! Collecting indicators from trail files and feeds, deduplicated, before they are written
+//! to a store.
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::error::TrailError;
 use crate::indicator::{classify, Indicator, LineError};
@@ -10,30 +10,30 @@ use crate::ip_table::IpTable;
 use crate::line::{indicator_text, numbered_lines};
 use crate::pattern::PatternBuilder;
 use crate::port_table::PortTable;
-use crate::presence::{hash_v4_address, PresenceFilter};
 use crate::report::LoadReport;
-use crate::source::Sources;
+use crate::source::{file_reference, Sources};
+use crate::source_list::SourceLists;
 use crate::text_table::TextTable;
-use crate::trail_set::TrailSet;
-use crate::url_table::UrlTable;
-use crate::whitelist::Whitelist;
 use crate::SourceId;
 
 /// The tables of a trail set under construction, and the report so far.
+///
+/// Each entry's value names its sources (see [`SourceLists`]).
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
-    sources: Sources,
-    ips: IpTable<SourceId>,
-    ports: PortTable,
-    domains: TextTable,
-    tlds: TextTable,
-    urls: UrlTable,
-    patterns: PatternBuilder,
-    report: LoadReport,
+    pub(crate) sources: Sources,
+    pub(crate) lists: SourceLists,
+    pub(crate) ips: IpTable<u32>,
+    pub(crate) ports: PortTable,
+    pub(crate) domains: TextTable,
+    pub(crate) tlds: TextTable,
+    pub(crate) urls: TextTable,
+    pub(crate) patterns: PatternBuilder,
+    pub(crate) report: LoadReport,
 }
 
 impl Builder {
-    /// Adds every indicator line of one file and reports the bad lines.
+    /// Adds every indicator line of one trail file and reports the bad lines.
     ///
     /// `path` is the name used in the report. Fails only when a table limit is reached.
     pub(crate) fn add_file(
@@ -43,18 +43,13 @@ impl Builder {
         custom: bool,
         contents: &[u8],
     ) -> Result<(), TrailError> {
-        let source = self.sources.intern(info, custom)?;
+        let source = self.sources.intern(info, file_reference(custom), custom)?;
         self.report.files += 1;
 
         // Most files are valid UTF-8 throughout, and checking a file once is much cheaper than
         // checking each line.
         if let Ok(text) = std::str::from_utf8(contents) {
-            for (index, line) in text.split('\n').enumerate() {
-                if let Some(text) = indicator_text(line) {
-                    self.add_line(path, index + 1, text, source)?;
-                }
-            }
-            return Ok(());
+            return self.add_lines(path, source, text.split('\n'));
         }
 
         for (number, raw) in numbered_lines(contents) {
@@ -68,6 +63,34 @@ impl Builder {
                     let reason = LineError::InvalidUtf8.to_string();
                     self.report.record_bad_line(path, number, text, &reason);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the indicator lines of one feed, which has its own info and reference texts and
+    /// is never custom. Bad lines are reported with `origin` as the file name.
+    pub(crate) fn add_feed<'a>(
+        &mut self,
+        origin: &str,
+        info: &str,
+        reference: &str,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), TrailError> {
+        let source = self.sources.intern(info, reference, false)?;
+        self.report.feeds += 1;
+        self.add_lines(Path::new(origin), source, lines)
+    }
+
+    fn add_lines<'a>(
+        &mut self,
+        path: &Path,
+        source: SourceId,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), TrailError> {
+        for (index, line) in lines.into_iter().enumerate() {
+            if let Some(text) = indicator_text(line) {
+                self.add_line(path, index + 1, text, source)?;
             }
         }
         Ok(())
@@ -102,37 +125,38 @@ impl Builder {
         indicator: Indicator<'_>,
         source: SourceId,
     ) -> Result<Result<bool, LineError>, TrailError> {
-        let sources = &self.sources;
-        let resolve = |stored: SourceId| sources.preferred(stored, source);
+        let value = SourceLists::single(source);
+        let (lists, sources) = (&mut self.lists, &self.sources);
+        let resolve = |stored| lists.add(stored, source, sources);
         let counts = &mut self.report.counts;
 
         let (added, count) = match indicator {
-            Indicator::Ip(ip) => (self.ips.insert_ip(ip, source, resolve), &mut counts.ip),
+            Indicator::Ip(ip) => (self.ips.insert_ip(ip, value, resolve), &mut counts.ip),
             Indicator::IpPort(ip, port) => (
-                self.ports.insert(ip, port, source, resolve),
+                self.ports.insert(ip, port, value, resolve),
                 &mut counts.ip_port,
             ),
             Indicator::Cidr(ip, prefix) => (
-                self.ips.insert_cidr(ip, prefix, source, resolve),
+                self.ips.insert_cidr(ip, prefix, value, resolve),
                 &mut counts.cidr,
             ),
             Indicator::Domain(name) => (
-                self.domains.insert(name.as_bytes(), source, resolve)?,
+                self.domains.insert(name.as_bytes(), value, resolve)?,
                 &mut counts.domain,
             ),
             Indicator::Tld(name) => (
-                self.tlds.insert(name.as_bytes(), source, resolve)?,
+                self.tlds.insert(name.as_bytes(), value, resolve)?,
                 &mut counts.tld,
             ),
             Indicator::Url(key) => (
-                self.urls.insert(key.as_bytes(), source, resolve)?,
+                self.urls.insert(key.as_bytes(), value, resolve)?,
                 &mut counts.url,
             ),
             Indicator::Path(path) => (
-                self.urls.insert(path.as_bytes(), source, resolve)?,
+                self.urls.insert(path.as_bytes(), value, resolve)?,
                 &mut counts.path,
             ),
-            Indicator::Pattern(text) => match self.patterns.insert(text, source, resolve) {
+            Indicator::Pattern(text) => match self.patterns.insert(text, value, resolve) {
                 Ok(added) => (added, &mut counts.pattern),
                 Err(reason) => return Ok(Err(reason)),
             },
@@ -142,52 +166,5 @@ impl Builder {
             *count += 1;
         }
         Ok(Ok(added))
-    }
-
-    /// Compiles the patterns, trims every table to its final size and attaches the whitelist.
-    pub(crate) fn finish(
-        self,
-        whitelist: Option<&Whitelist>,
-        started: Instant,
-    ) -> Result<(TrailSet, LoadReport), TrailError> {
-        let Builder {
-            sources,
-            mut ips,
-            mut ports,
-            mut domains,
-            mut tlds,
-            mut urls,
-            patterns,
-            mut report,
-        } = self;
-
-        let patterns = patterns.build()?;
-        ips.shrink_to_fit();
-        ports.shrink_to_fit();
-        domains.shrink_to_fit();
-        tlds.shrink_to_fit();
-        urls.finish();
-
-        let endpoint_count = ips.v4_addresses().count() + ports.v4_len();
-        let endpoint_hashes = ips
-            .v4_addresses()
-            .chain(ports.v4_addresses())
-            .map(hash_v4_address);
-        let v4_endpoints = PresenceFilter::from_hashes(endpoint_count, endpoint_hashes);
-
-        let set = TrailSet {
-            sources: sources.into_list(),
-            ips,
-            ports,
-            v4_endpoints: Some(v4_endpoints),
-            domains,
-            tlds,
-            urls,
-            patterns,
-            whitelist: whitelist.cloned().unwrap_or_default(),
-            counts: report.counts,
-        };
-        report.elapsed = started.elapsed();
-        Ok((set, report))
     }
 }

@@ -43,4 +43,9 @@ pub enum TrailError {
     /// The valid regex-like domain patterns did not fit into one `RegexSet`.
     #[error("failed to build the domain pattern set: {0}")]
     Patterns(#[from] regex::Error),
+
+    /// The store compiled from the trails failed the checks a reader runs, which points to a
+    /// bug in this crate rather than in the trails.
+    #[error("the trail store compiled in memory is invalid: {0}")]
+    Store(crate::store::error::FormatError),
 }

@@ -4,6 +4,9 @@
 //! has to give the same value whether a key is fed in one piece or several. It consumes the
 //! bytes in 8-byte little-endian words, buffering a partial word between writes, and folds
 //! ASCII case, so a request path in any case finds a lower-cased trail.
+//!
+//! The compiled store places keys by these hashes, so they are part of the store format:
+//! changing one needs a new format version.
 
 /// Multiplier of the word mix, the 64-bit constant that rustc-hash 2.1 uses for `FxHasher`.
 const WORD_MULTIPLIER: u64 = 0xf135_7aea_2e62_a9c5;
@@ -71,15 +74,28 @@ impl KeyHasher {
     /// avalanche (MurmurHash3's fmix64) spreads every input bit over the low bits, which
     /// hashbrown uses for the bucket index, and over the top 7 bits, which it uses as tags.
     pub(crate) fn finish(&self) -> u64 {
-        let mut hash = (self.state.rotate_left(5) ^ lower_ascii(self.pending))
+        let hash = (self.state.rotate_left(5) ^ lower_ascii(self.pending))
             .wrapping_mul(WORD_MULTIPLIER)
             ^ self.total_len;
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        hash ^ (hash >> 33)
+        mix64(hash)
     }
+}
+
+/// Spreads every input bit over the whole output: MurmurHash3's 64-bit finaliser (fmix64).
+#[inline]
+pub(crate) fn mix64(mut hash: u64) -> u64 {
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
+}
+
+/// Hashes an IPv4 address for the endpoint filter. The store format fixes this function, so
+/// it must not change without a new format version.
+#[inline]
+pub(crate) fn hash_v4_address(address: u32) -> u64 {
+    mix64(u64::from(address))
 }
 
 /// Reads up to 8 bytes as a little-endian word, zero-padded.

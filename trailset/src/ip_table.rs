@@ -1,13 +1,15 @@
 //! Address tables: exact IPv4/IPv6 addresses and CIDR blocks, with most-specific-match lookup.
+//!
+//! The builder deduplicates address trails in these tables, and the whitelist matches
+//! against them directly.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hashbrown::hash_map::Entry;
 use rustc_hash::FxBuildHasher;
 
 use crate::host::canonical_ip;
-use crate::presence::PresenceFilter;
 
 pub(crate) type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
@@ -171,19 +173,38 @@ impl<K: AddressBits, V: Copy> CidrTable<K, V> {
         self.by_prefix.iter().map(|(_, table)| table.len()).sum()
     }
 
-    fn shrink_to_fit(&mut self) {
-        for (_, table) in &mut self.by_prefix {
-            table.shrink_to_fit();
-        }
+    /// Tells whether some block of prefix length `prefix` or shorter contains the whole
+    /// block `network/prefix`.
+    fn covers_block(&self, network: K, prefix: u8) -> bool {
+        self.by_prefix
+            .iter()
+            .filter(|(stored, _)| *stored <= prefix)
+            .any(|(stored, table)| table.contains_key(&network.masked(*stored)))
     }
 
-    fn memory_bytes(&self) -> usize {
-        let tables: usize = self
-            .by_prefix
-            .iter()
-            .map(|(_, table)| table.allocation_size())
-            .sum();
-        tables + self.coverage.capacity() * size_of::<u64>()
+    /// Yields every block as (network, prefix length, value).
+    fn entries(&self) -> impl Iterator<Item = (K, u8, V)> + '_ {
+        self.by_prefix.iter().flat_map(|(prefix, table)| {
+            table
+                .iter()
+                .map(move |(network, value)| (*network, *prefix, *value))
+        })
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.by_prefix
+            .iter_mut()
+            .flat_map(|(_, table)| table.values_mut())
+    }
+
+    fn remove_where(&mut self, mut drop: impl FnMut(K, u8) -> bool) -> usize {
+        let mut dropped = 0;
+        for (prefix, table) in &mut self.by_prefix {
+            let before = table.len();
+            table.retain(|network, _| !drop(*network, *prefix));
+            dropped += before - table.len();
+        }
+        dropped
     }
 }
 
@@ -193,9 +214,6 @@ impl<K: AddressBits, V: Copy> CidrTable<K, V> {
 #[derive(Clone, Debug)]
 pub(crate) struct IpTable<V> {
     v4: FxHashMap<u32, V>,
-    /// Presence filter over `v4`, built by [`IpTable::shrink_to_fit`]; `None` while entries
-    /// are still being inserted.
-    v4_filter: Option<PresenceFilter>,
     v6: FxHashMap<u128, V>,
     cidr_v4: CidrTable<u32, V>,
     cidr_v6: CidrTable<u128, V>,
@@ -205,7 +223,6 @@ impl<V: Copy> Default for IpTable<V> {
     fn default() -> IpTable<V> {
         IpTable {
             v4: FxHashMap::default(),
-            v4_filter: None,
             v6: FxHashMap::default(),
             cidr_v4: CidrTable::new(),
             cidr_v6: CidrTable::new(),
@@ -217,7 +234,6 @@ impl<V: Copy> IpTable<V> {
     /// Inserts one address and returns `true` if it was new. For an address already present,
     /// `resolve` picks the value to keep from the stored one.
     pub(crate) fn insert_ip(&mut self, ip: IpAddr, value: V, resolve: impl FnOnce(V) -> V) -> bool {
-        self.v4_filter = None;
         match canonical_ip(ip) {
             IpAddr::V4(v4) => insert_exact(&mut self.v4, u32::from(v4), value, resolve),
             IpAddr::V6(v6) => insert_exact(&mut self.v6, u128::from(v6), value, resolve),
@@ -250,10 +266,7 @@ impl<V: Copy> IpTable<V> {
         match canonical_ip(ip) {
             IpAddr::V4(v4) => {
                 let address = u32::from(v4);
-                let filter = self.v4_filter.as_ref();
-                let maybe_exact =
-                    filter.is_none_or(|f| f.may_contain(FxBuildHasher.hash_one(address)));
-                if let Some(value) = maybe_exact.then(|| self.v4.get(&address)).flatten() {
+                if let Some(value) = self.v4.get(&address) {
                     return Some((*value, None));
                 }
                 self.cidr_v4
@@ -272,14 +285,66 @@ impl<V: Copy> IpTable<V> {
         }
     }
 
-    /// The exact IPv4 addresses stored.
-    pub(crate) fn v4_addresses(&self) -> impl Iterator<Item = u32> + '_ {
-        self.v4.keys().copied()
+    /// Tells whether the table covers every address of `ip/prefix`: an exact address for a
+    /// full-length prefix, or a block of that prefix length or shorter.
+    pub(crate) fn covers_block(&self, ip: IpAddr, prefix: u8) -> bool {
+        let (network, prefix) = canonical_network(ip, prefix);
+        let exact = match network {
+            IpAddr::V4(_) => prefix >= 32,
+            IpAddr::V6(_) => prefix >= 128,
+        };
+        if exact && self.lookup(network).is_some_and(|(_, p)| p.is_none()) {
+            return true;
+        }
+        match network {
+            IpAddr::V4(v4) => self.cidr_v4.covers_block(u32::from(v4), prefix),
+            IpAddr::V6(v6) => self.cidr_v6.covers_block(u128::from(v6), prefix),
+        }
     }
 
-    /// Returns false only when no IPv4 CIDR block can contain `address`.
-    pub(crate) fn cidr_v4_may_cover(&self, address: u32) -> bool {
-        self.cidr_v4.may_cover(address)
+    pub(crate) fn v4_entries(&self) -> impl Iterator<Item = (u32, V)> + '_ {
+        self.v4.iter().map(|(address, value)| (*address, *value))
+    }
+
+    pub(crate) fn v6_entries(&self) -> impl Iterator<Item = (u128, V)> + '_ {
+        self.v6.iter().map(|(address, value)| (*address, *value))
+    }
+
+    pub(crate) fn cidr_v4_entries(&self) -> impl Iterator<Item = (u32, u8, V)> + '_ {
+        self.cidr_v4.entries()
+    }
+
+    pub(crate) fn cidr_v6_entries(&self) -> impl Iterator<Item = (u128, u8, V)> + '_ {
+        self.cidr_v6.entries()
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.v4
+            .values_mut()
+            .chain(self.v6.values_mut())
+            .chain(self.cidr_v4.values_mut())
+            .chain(self.cidr_v6.values_mut())
+    }
+
+    /// Drops every exact address for which `drop` returns true and returns how many.
+    pub(crate) fn remove_exact_where(&mut self, mut drop: impl FnMut(IpAddr) -> bool) -> usize {
+        let before = self.exact_len();
+        self.v4
+            .retain(|address, _| !drop(IpAddr::V4(Ipv4Addr::from(*address))));
+        self.v6
+            .retain(|address, _| !drop(IpAddr::V6(Ipv6Addr::from(*address))));
+        before - self.exact_len()
+    }
+
+    /// Drops every block for which `drop` returns true and returns how many.
+    pub(crate) fn remove_cidr_where(&mut self, mut drop: impl FnMut(IpAddr, u8) -> bool) -> usize {
+        let v4 = self
+            .cidr_v4
+            .remove_where(|network, prefix| drop(IpAddr::V4(Ipv4Addr::from(network)), prefix));
+        let v6 = self
+            .cidr_v6
+            .remove_where(|network, prefix| drop(IpAddr::V6(Ipv6Addr::from(network)), prefix));
+        v4 + v6
     }
 
     pub(crate) fn exact_len(&self) -> usize {
@@ -288,30 +353,6 @@ impl<V: Copy> IpTable<V> {
 
     pub(crate) fn cidr_len(&self) -> usize {
         self.cidr_v4.len() + self.cidr_v6.len()
-    }
-
-    /// Releases spare capacity and builds the IPv4 presence filter; call when loading is done.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.v4.shrink_to_fit();
-        let hashes = self
-            .v4
-            .keys()
-            .map(|address| FxBuildHasher.hash_one(*address));
-        self.v4_filter = Some(PresenceFilter::from_hashes(self.v4.len(), hashes));
-        self.v6.shrink_to_fit();
-        self.cidr_v4.shrink_to_fit();
-        self.cidr_v6.shrink_to_fit();
-    }
-
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.v4.allocation_size()
-            + self
-                .v4_filter
-                .as_ref()
-                .map_or(0, PresenceFilter::memory_bytes)
-            + self.v6.allocation_size()
-            + self.cidr_v4.memory_bytes()
-            + self.cidr_v6.memory_bytes()
     }
 }
 

@@ -1,11 +1,13 @@
 //! Lookups from the sensor's hot path.
 //!
 //! A miss never allocates, and a hit allocates only when a domain pattern matched. Whitelist
-//! checks run only after a trail matched, so a miss costs only the trail probes.
+//! checks run only after a trail matched, so a miss costs only the trail probes. Each hit
+//! reports the trail's primary source; [`TrailSet::sources`] lists all of them.
 
 use std::net::IpAddr;
 
-use crate::presence::hash_v4_address;
+use crate::hash::hash_v4_address;
+use crate::host::canonical_ip;
 use crate::trail_set::TrailSet;
 use crate::SourceId;
 
@@ -53,12 +55,17 @@ pub struct EndpointHits {
 impl TrailSet {
     /// Looks up one packet endpoint among address, CIDR and `address:port` trails: the same
     /// answers as [`TrailSet::lookup_ip`] and [`TrailSet::lookup_ip_port`], but an IPv4
-    /// address that no trail can match costs a single cached bit probe and a coverage check.
+    /// address that no trail can match costs a single cached filter probe and a coverage
+    /// check.
     pub fn lookup_endpoint(&self, ip: IpAddr, port: Option<u16>) -> EndpointHits {
-        if let (Some(filter), IpAddr::V4(v4)) = (&self.v4_endpoints, ip) {
+        if let IpAddr::V4(v4) = canonical_ip(ip) {
+            let bytes = self.bytes();
             let address = u32::from(v4);
-            if !filter.may_contain(hash_v4_address(address)) && !self.ips.cidr_v4_may_cover(address)
-            {
+            let listed = self
+                .view
+                .v4_endpoints
+                .may_contain(bytes, hash_v4_address(address));
+            if !listed && !self.view.cidr_v4.may_cover(bytes, address) {
                 return EndpointHits::default();
             }
         }
@@ -72,20 +79,86 @@ impl TrailSet {
     ///
     /// An IPv4-mapped IPv6 address is looked up as IPv4. A whitelisted address has no hit.
     pub fn lookup_ip(&self, ip: IpAddr) -> Option<IpHit> {
-        let (source, prefix) = self.ips.lookup(ip)?;
+        let (reference, prefix) = self.find_ip(ip)?;
         if self.whitelist.contains_ip(ip) {
             return None;
         }
-        Some(IpHit { source, prefix })
+        Some(IpHit {
+            source: self.primary(reference)?,
+            prefix,
+        })
+    }
+
+    /// Returns the source reference and prefix length (`None` for an exact address) of the
+    /// trail `lookup_ip` matches, before the whitelist.
+    pub(crate) fn find_ip(&self, ip: IpAddr) -> Option<(u32, Option<u8>)> {
+        let bytes = self.bytes();
+        match canonical_ip(ip) {
+            IpAddr::V4(v4) => {
+                let address = u32::from(v4);
+                let listed = self
+                    .view
+                    .v4_endpoints
+                    .may_contain(bytes, hash_v4_address(address));
+                let exact = listed
+                    .then(|| self.view.ipv4.find(bytes, &address.to_be_bytes()))
+                    .flatten();
+                match exact {
+                    Some(reference) => Some((reference, None)),
+                    None => self
+                        .view
+                        .cidr_v4
+                        .lookup(bytes, address)
+                        .map(|(reference, prefix)| (reference, Some(prefix))),
+                }
+            }
+            IpAddr::V6(v6) => {
+                let address = u128::from(v6);
+                match self.view.ipv6.find(bytes, &address.to_be_bytes()) {
+                    Some(reference) => Some((reference, None)),
+                    None => self
+                        .view
+                        .cidr_v6
+                        .lookup(bytes, address)
+                        .map(|(reference, prefix)| (reference, Some(prefix))),
+                }
+            }
+        }
     }
 
     /// Finds an `address:port` trail. A whitelisted address has no hit.
     pub fn lookup_ip_port(&self, ip: IpAddr, port: u16) -> Option<SourceId> {
-        let source = self.ports.lookup(ip, port)?;
+        let reference = self.find_ip_port(ip, port)?;
         if self.whitelist.contains_ip(ip) {
             return None;
         }
-        Some(source)
+        self.primary(reference)
+    }
+
+    pub(crate) fn find_ip_port(&self, ip: IpAddr, port: u16) -> Option<u32> {
+        let bytes = self.bytes();
+        match canonical_ip(ip) {
+            IpAddr::V4(v4) => {
+                let address = u32::from(v4);
+                if !self
+                    .view
+                    .v4_endpoints
+                    .may_contain(bytes, hash_v4_address(address))
+                {
+                    return None;
+                }
+                let mut key = [0u8; 6];
+                key[..4].copy_from_slice(&address.to_be_bytes());
+                key[4..].copy_from_slice(&port.to_be_bytes());
+                self.view.ipv4_port.find(bytes, &key)
+            }
+            IpAddr::V6(v6) => {
+                let mut key = [0u8; 18];
+                key[..16].copy_from_slice(&v6.octets());
+                key[16..].copy_from_slice(&port.to_be_bytes());
+                self.view.ipv6_port.find(bytes, &key)
+            }
+        }
     }
 
     /// Finds the trail for a DNS name, which is lower-case ASCII without a trailing dot.
@@ -94,46 +167,61 @@ impl TrailSet {
     /// `a.b.evil.com` but not `notevil.com`), then the TLD form `.tld`, then the patterns. A
     /// name that is whitelisted, or under a whitelisted domain, has no hit.
     pub fn lookup_domain(&self, name: &str) -> Option<DomainHit> {
-        let hit = self.find_domain(name.as_bytes())?;
+        let (reference, hit) = self.find_domain(name.as_bytes())?;
         if self.whitelist.contains_domain(name) {
             return None;
         }
-        Some(hit)
+        Some(DomainHit {
+            source: self.primary(reference)?,
+            ..hit
+        })
     }
 
-    fn find_domain(&self, name: &[u8]) -> Option<DomainHit> {
-        let max_len = self.domains.max_key_len();
+    /// Returns the source reference of the trail `lookup_domain` matches, before the
+    /// whitelist, with the hit (whose source is a placeholder).
+    pub(crate) fn find_domain(&self, name: &[u8]) -> Option<(u32, DomainHit)> {
+        let bytes = self.bytes();
+        let hit = |matched_start, pattern| DomainHit {
+            source: SourceId(u32::MAX),
+            matched_start,
+            pattern,
+        };
+
+        let max_len = self.view.domains.max_key_len();
         for start in label_starts(name) {
-            if name.len() - start > max_len {
+            let suffix = name.get(start..).unwrap_or_default();
+            if suffix.len() > max_len {
                 continue;
             }
-            if let Some(source) = self.domains.get(&name[start..]) {
-                return Some(DomainHit {
-                    source,
-                    matched_start: start,
-                    pattern: false,
-                });
+            if let Some(reference) = self.view.domains.get(bytes, suffix) {
+                return Some((reference, hit(start, false)));
             }
         }
 
-        if !self.tlds.is_empty() {
+        if !self.view.tlds.is_empty() {
             for start in label_starts(name).skip(1) {
-                if let Some(source) = self.tlds.get(&name[start..]) {
-                    return Some(DomainHit {
-                        source,
-                        matched_start: start - 1,
-                        pattern: false,
-                    });
+                let suffix = name.get(start..).unwrap_or_default();
+                if let Some(reference) = self.view.tlds.get(bytes, suffix) {
+                    return Some((reference, hit(start - 1, false)));
                 }
             }
         }
 
-        let source = self.patterns.as_ref()?.lookup(name, &self.sources)?;
-        Some(DomainHit {
-            source,
-            matched_start: 0,
-            pattern: true,
-        })
+        let reference = self.find_pattern(name)?;
+        Some((reference, hit(0, true)))
+    }
+
+    /// Returns the source reference of the pattern that matches `name`: the first whose
+    /// primary source is custom, or else the first.
+    pub(crate) fn find_pattern(&self, name: &[u8]) -> Option<u32> {
+        let bytes = self.bytes();
+        let sources = &self.view.sources;
+        let is_custom = |reference| {
+            sources
+                .primary(bytes, reference)
+                .is_some_and(|source| sources.is_custom(bytes, source))
+        };
+        self.patterns.as_ref()?.lookup(name, is_custom)
     }
 
     /// Finds the trail for an HTTP request: `host` is lower-case without a port, `path` is the
@@ -147,7 +235,16 @@ impl TrailSet {
     /// The whitelist does not apply: a URL trail names one resource, so it still matches on
     /// a whitelisted host such as a code-hosting site.
     pub fn lookup_url(&self, host: &str, path: &str) -> Option<UrlHit> {
-        self.urls.lookup(host.as_bytes(), path.as_bytes())
+        let found = self
+            .view
+            .urls
+            .lookup(self.bytes(), host.as_bytes(), path.as_bytes())?;
+        Some(UrlHit {
+            source: self.primary(found.reference)?,
+            host_start: found.host_start,
+            path_end: found.path_end,
+            bare_path: found.bare_path,
+        })
     }
 
     /// Tells whether the whitelist covers the address, exactly or by a CIDR block.
@@ -158,6 +255,12 @@ impl TrailSet {
     /// Tells whether the whitelist covers the name or one of its parent domains.
     pub fn is_whitelisted_domain(&self, name: &str) -> bool {
         self.whitelist.contains_domain(name)
+    }
+
+    /// Returns the primary source of a stored reference.
+    #[inline]
+    pub(crate) fn primary(&self, reference: u32) -> Option<SourceId> {
+        self.view.sources.primary(self.bytes(), reference)
     }
 }
 

@@ -8,36 +8,52 @@ use regex::bytes::{RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::indicator::LineError;
 use crate::ip_table::FxHashMap;
-use crate::source::Source;
-use crate::SourceId;
 
 /// The compiled patterns of a trail set.
 #[derive(Clone, Debug)]
 pub(crate) struct PatternSet {
     set: RegexSet,
-    sources: Vec<SourceId>,
+    /// The source reference of each pattern, in set order.
+    references: Vec<u32>,
 }
 
 impl PatternSet {
-    /// Finds the source of the first matching pattern from a custom file, or else of the first
-    /// matching pattern.
+    /// Compiles patterns as written, each with its source reference. Returns `None` for no
+    /// patterns.
+    pub(crate) fn compile<'a>(
+        patterns: impl Iterator<Item = (&'a str, u32)>,
+    ) -> Result<Option<PatternSet>, regex::Error> {
+        let (anchored, references): (Vec<String>, Vec<u32>) = patterns
+            .map(|(text, reference)| (anchor(text), reference))
+            .unzip();
+        if anchored.is_empty() {
+            return Ok(None);
+        }
+
+        let set = RegexSetBuilder::new(&anchored)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()?;
+        Ok(Some(PatternSet { set, references }))
+    }
+
+    /// Finds the reference of the first matching pattern whose reference `is_custom` accepts,
+    /// or else of the first matching pattern.
     ///
     /// A miss does not allocate: only after `is_match` succeeds does `matches` build its list.
-    pub(crate) fn lookup(&self, name: &[u8], sources: &[Source]) -> Option<SourceId> {
+    pub(crate) fn lookup(&self, name: &[u8], is_custom: impl Fn(u32) -> bool) -> Option<u32> {
         if !self.set.is_match(name) {
             return None;
         }
 
         let matches = self.set.matches(name);
-        let is_custom = |id: &SourceId| sources.get(id.0 as usize).is_some_and(|s| s.custom);
-
         let mut first = None;
         for index in matches.iter() {
-            let source = *self.sources.get(index)?;
-            if is_custom(&source) {
-                return Some(source);
+            let reference = *self.references.get(index)?;
+            if is_custom(reference) {
+                return Some(reference);
             }
-            first = first.or(Some(source));
+            first = first.or(Some(reference));
         }
         first
     }
@@ -46,7 +62,7 @@ impl PatternSet {
     /// automata.
     pub(crate) fn memory_bytes(&self) -> usize {
         let text: usize = self.set.patterns().iter().map(String::len).sum();
-        text * 16 + self.sources.capacity() * size_of::<SourceId>()
+        text * 16 + self.references.capacity() * size_of::<u32>()
     }
 }
 
@@ -54,49 +70,45 @@ impl PatternSet {
 /// becomes a bad line instead of failing the set.
 #[derive(Debug, Default)]
 pub(crate) struct PatternBuilder {
-    anchored: Vec<String>,
-    sources: Vec<SourceId>,
+    texts: Vec<String>,
+    values: Vec<u32>,
     index: FxHashMap<String, usize>,
 }
 
 impl PatternBuilder {
     /// Adds a pattern as written and returns `true` if it was new. For a pattern already
-    /// present, `resolve` picks the source to keep.
+    /// present, `resolve` picks the value to keep.
     pub(crate) fn insert(
         &mut self,
         text: &str,
-        source: SourceId,
-        resolve: impl FnOnce(SourceId) -> SourceId,
+        value: u32,
+        resolve: impl FnOnce(u32) -> u32,
     ) -> Result<bool, LineError> {
         if let Some(&position) = self.index.get(text) {
-            self.sources[position] = resolve(self.sources[position]);
+            self.values[position] = resolve(self.values[position]);
             return Ok(false);
         }
 
-        let anchored = anchor(text);
-        configure(&mut RegexBuilder::new(&anchored))
+        configure(&mut RegexBuilder::new(&anchor(text)))
             .build()
             .map_err(|error| LineError::InvalidPattern(error_summary(&error.to_string())))?;
 
-        self.index.insert(text.to_owned(), self.anchored.len());
-        self.anchored.push(anchored);
-        self.sources.push(source);
+        self.index.insert(text.to_owned(), self.texts.len());
+        self.texts.push(text.to_owned());
+        self.values.push(value);
         Ok(true)
     }
 
-    pub(crate) fn build(self) -> Result<Option<PatternSet>, regex::Error> {
-        if self.anchored.is_empty() {
-            return Ok(None);
-        }
+    /// Yields each pattern as written with its value, in insertion order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, u32)> + Clone + '_ {
+        self.texts
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter().copied())
+    }
 
-        let set = RegexSetBuilder::new(&self.anchored)
-            .case_insensitive(true)
-            .unicode(false)
-            .build()?;
-        Ok(Some(PatternSet {
-            set,
-            sources: self.sources,
-        }))
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut u32> {
+        self.values.iter_mut()
     }
 }
 
@@ -110,7 +122,7 @@ fn configure(builder: &mut RegexBuilder) -> &mut RegexBuilder {
 
 /// Returns the last line of a regex crate error message. The message spans several lines
 /// with a caret diagram, and its last line states the error.
-fn error_summary(message: &str) -> String {
+pub(crate) fn error_summary(message: &str) -> String {
     message
         .lines()
         .rev()
@@ -124,98 +136,83 @@ fn error_summary(message: &str) -> String {
 mod tests {
     use super::*;
 
-    fn sources(custom: &[bool]) -> Vec<Source> {
-        custom
-            .iter()
-            .map(|&custom| Source {
-                info: "x".into(),
-                custom,
-            })
-            .collect()
+    fn keep(stored: u32) -> u32 {
+        stored
     }
 
-    fn keep(stored: SourceId) -> SourceId {
-        stored
+    /// References below 10 are static, 10 and above custom.
+    fn is_custom(reference: u32) -> bool {
+        reference >= 10
     }
 
     fn set(patterns: &[(&str, u32)]) -> PatternSet {
         let mut builder = PatternBuilder::default();
-        for (text, source) in patterns {
-            builder.insert(text, SourceId(*source), keep).unwrap();
+        for (text, reference) in patterns {
+            builder.insert(text, *reference, keep).unwrap();
         }
-        builder.build().unwrap().unwrap()
+        PatternSet::compile(builder.entries()).unwrap().unwrap()
     }
 
     #[test]
     fn pattern_matches_whole_name() {
         let set = set(&[(r"backdates[0-9]{1,2}\.(com|net)", 0)]);
 
-        assert_eq!(
-            set.lookup(b"backdates12.net", &sources(&[false])),
-            Some(SourceId(0))
-        );
+        assert_eq!(set.lookup(b"backdates12.net", is_custom), Some(0));
     }
 
     #[test]
     fn pattern_is_anchored_at_start() {
         let set = set(&[(r"backdates[0-9]{1,2}\.(com|net)", 0)]);
 
-        assert_eq!(set.lookup(b"xbackdates12.net", &sources(&[false])), None);
+        assert_eq!(set.lookup(b"xbackdates12.net", is_custom), None);
     }
 
     #[test]
     fn pattern_is_anchored_at_end() {
         let set = set(&[(r"backdates[0-9]{1,2}\.(com|net)", 0)]);
 
-        assert_eq!(
-            set.lookup(b"backdates12.net.example", &sources(&[false])),
-            None
-        );
+        assert_eq!(set.lookup(b"backdates12.net.example", is_custom), None);
     }
 
     #[test]
     fn pattern_ignores_case() {
         let set = set(&[(r"vh[0-9]{6}\.eurodir\.ru", 0)]);
 
-        assert_eq!(
-            set.lookup(b"VH123456.eurodir.ru", &sources(&[false])),
-            Some(SourceId(0))
-        );
+        assert_eq!(set.lookup(b"VH123456.eurodir.ru", is_custom), Some(0));
     }
 
     #[test]
     fn pattern_with_own_anchors_compiles() {
         let set = set(&[(r"^leboncoin\-[a-z]{1,3}\.(com|info|me|top)$", 0)]);
 
-        assert_eq!(
-            set.lookup(b"leboncoin-ab.top", &sources(&[false])),
-            Some(SourceId(0))
-        );
+        assert_eq!(set.lookup(b"leboncoin-ab.top", is_custom), Some(0));
     }
 
     #[test]
     fn custom_pattern_wins_over_earlier_static() {
-        let set = set(&[(r"evil[0-9]\.com", 0), (r"evil.\.com", 1)]);
+        let set = set(&[(r"evil[0-9]\.com", 0), (r"evil.\.com", 10)]);
 
-        assert_eq!(
-            set.lookup(b"evil1.com", &sources(&[false, true])),
-            Some(SourceId(1))
-        );
+        assert_eq!(set.lookup(b"evil1.com", is_custom), Some(10));
     }
 
     #[test]
     fn invalid_pattern_is_rejected() {
         let mut builder = PatternBuilder::default();
 
-        let result = builder.insert(r"(unclosed\.com", SourceId(0), keep);
+        let result = builder.insert(r"(unclosed\.com", 0, keep);
         assert!(matches!(result, Err(LineError::InvalidPattern(_))));
     }
 
     #[test]
     fn repeated_pattern_is_not_new() {
         let mut builder = PatternBuilder::default();
-        builder.insert(r"a+\.com", SourceId(0), keep).unwrap();
+        builder.insert(r"a+\.com", 0, keep).unwrap();
 
-        assert_eq!(builder.insert(r"a+\.com", SourceId(1), keep), Ok(false));
+        assert_eq!(builder.insert(r"a+\.com", 1, keep), Ok(false));
+    }
+
+    #[test]
+    fn no_patterns_compile_to_none() {
+        assert!(PatternSet::compile(std::iter::empty()).unwrap().is_none());
     }
 }

@@ -1,7 +1,7 @@
-//! The IP:port table.
+//! The builder's table of `address:port` trails.
 
 use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
@@ -9,15 +9,13 @@ use rustc_hash::FxBuildHasher;
 
 use crate::host::canonical_ip;
 use crate::ip_table::FxHashMap;
-use crate::presence::PresenceFilter;
-use crate::SourceId;
 
-/// One IPv4 endpoint: 12 bytes, where a `HashMap<u64, SourceId>` entry would take 16.
+/// One IPv4 endpoint: 12 bytes, where a `HashMap<u64, u32>` entry would take 16.
 #[derive(Clone, Copy, Debug)]
 struct V4Slot {
     ip: u32,
     port: u16,
-    source: SourceId,
+    value: u32,
 }
 
 impl V4Slot {
@@ -34,104 +32,85 @@ fn hash_v4(ip: u32, port: u16) -> u64 {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PortTable {
     v4: HashTable<V4Slot>,
-    v6: FxHashMap<(u128, u16), SourceId>,
-    /// Addresses (without port) of the IPv4 entries, built by [`PortTable::shrink_to_fit`];
-    /// `None` while entries are still being inserted.
-    v4_addresses: Option<PresenceFilter>,
-}
-
-fn hash_address(ip: u32) -> u64 {
-    FxBuildHasher.hash_one(ip)
+    v6: FxHashMap<(u128, u16), u32>,
 }
 
 impl PortTable {
     /// Inserts one endpoint and returns `true` if it was new. For an endpoint already present,
-    /// `resolve` picks the source to keep from the stored one.
+    /// `resolve` picks the value to keep from the stored one.
     pub(crate) fn insert(
         &mut self,
         ip: IpAddr,
         port: u16,
-        source: SourceId,
-        resolve: impl FnOnce(SourceId) -> SourceId,
+        value: u32,
+        resolve: impl FnOnce(u32) -> u32,
     ) -> bool {
         let v4 = match canonical_ip(ip) {
             IpAddr::V4(v4) => u32::from(v4),
             IpAddr::V6(v6) => {
-                let entry = self.v6.entry((u128::from(v6), port));
-                return match entry {
+                return match self.v6.entry((u128::from(v6), port)) {
                     hashbrown::hash_map::Entry::Occupied(mut entry) => {
                         let chosen = resolve(*entry.get());
                         entry.insert(chosen);
                         false
                     }
                     hashbrown::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(source);
+                        entry.insert(value);
                         true
                     }
                 };
             }
         };
 
-        self.v4_addresses = None;
-        let hash = hash_v4(v4, port);
         let same = |slot: &V4Slot| slot.ip == v4 && slot.port == port;
-        match self.v4.entry(hash, same, V4Slot::hash) {
+        match self.v4.entry(hash_v4(v4, port), same, V4Slot::hash) {
             Entry::Occupied(mut entry) => {
                 let slot = entry.get_mut();
-                slot.source = resolve(slot.source);
+                slot.value = resolve(slot.value);
                 false
             }
             Entry::Vacant(entry) => {
                 entry.insert(V4Slot {
                     ip: v4,
                     port,
-                    source,
+                    value,
                 });
                 true
             }
         }
     }
 
-    pub(crate) fn lookup(&self, ip: IpAddr, port: u16) -> Option<SourceId> {
-        match canonical_ip(ip) {
-            IpAddr::V4(v4) => {
-                let v4 = u32::from(v4);
-                let filter = self.v4_addresses.as_ref();
-                if filter.is_some_and(|filter| !filter.may_contain(hash_address(v4))) {
-                    return None;
-                }
-                let same = |slot: &V4Slot| slot.ip == v4 && slot.port == port;
-                self.v4
-                    .find(hash_v4(v4, port), same)
-                    .map(|slot| slot.source)
-            }
-            IpAddr::V6(v6) => self.v6.get(&(u128::from(v6), port)).copied(),
-        }
+    /// Yields every IPv4 endpoint as ((address, port), value).
+    pub(crate) fn v4_entries(&self) -> impl Iterator<Item = ((u32, u16), u32)> + '_ {
+        self.v4
+            .iter()
+            .map(|slot| ((slot.ip, slot.port), slot.value))
     }
 
-    /// The IPv4 addresses of the stored endpoints, once per endpoint.
-    pub(crate) fn v4_addresses(&self) -> impl Iterator<Item = u32> + '_ {
-        self.v4.iter().map(|slot| slot.ip)
+    /// Yields every IPv6 endpoint as ((address, port), value).
+    pub(crate) fn v6_entries(&self) -> impl Iterator<Item = ((u128, u16), u32)> + '_ {
+        self.v6.iter().map(|(endpoint, value)| (*endpoint, *value))
     }
 
-    pub(crate) fn v4_len(&self) -> usize {
-        self.v4.len()
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut u32> {
+        self.v4
+            .iter_mut()
+            .map(|slot| &mut slot.value)
+            .chain(self.v6.values_mut())
     }
 
-    /// Releases spare capacity and builds the address filter; call when loading is done.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.v4.shrink_to_fit(V4Slot::hash);
-        self.v6.shrink_to_fit();
-        let hashes = self.v4.iter().map(|slot| hash_address(slot.ip));
-        self.v4_addresses = Some(PresenceFilter::from_hashes(self.v4.len(), hashes));
+    /// Drops every endpoint whose address `drop` returns true for and returns how many.
+    pub(crate) fn remove_where(&mut self, mut drop: impl FnMut(IpAddr) -> bool) -> usize {
+        let before = self.len();
+        self.v4
+            .retain(|slot| !drop(IpAddr::V4(Ipv4Addr::from(slot.ip))));
+        self.v6
+            .retain(|(address, _), _| !drop(IpAddr::V6(Ipv6Addr::from(*address))));
+        before - self.len()
     }
 
-    pub(crate) fn memory_bytes(&self) -> usize {
-        let filter = self
-            .v4_addresses
-            .as_ref()
-            .map_or(0, PresenceFilter::memory_bytes);
-        self.v4.allocation_size() + self.v6.allocation_size() + filter
+    pub(crate) fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
     }
 }
 
@@ -143,7 +122,7 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn keep(stored: SourceId) -> SourceId {
+    fn keep(stored: u32) -> u32 {
         stored
     }
 
@@ -153,42 +132,46 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_is_found() {
-        let mut table = PortTable::default();
-        table.insert(ip("1.2.3.4"), 443, SourceId(5), keep);
-
-        assert_eq!(table.lookup(ip("1.2.3.4"), 443), Some(SourceId(5)));
-    }
-
-    #[test]
-    fn other_port_is_not_found() {
-        let mut table = PortTable::default();
-        table.insert(ip("1.2.3.4"), 443, SourceId(5), keep);
-
-        assert_eq!(table.lookup(ip("1.2.3.4"), 80), None);
-    }
-
-    #[test]
-    fn ipv6_endpoint_is_found() {
-        let mut table = PortTable::default();
-        table.insert(ip("2001:db8::66"), 443, SourceId(2), keep);
-
-        assert_eq!(table.lookup(ip("2001:db8::66"), 443), Some(SourceId(2)));
-    }
-
-    #[test]
-    fn mapped_endpoint_matches_ipv4() {
-        let mut table = PortTable::default();
-        table.insert(ip("::ffff:45.62.198.73"), 53, SourceId(1), keep);
-
-        assert_eq!(table.lookup(ip("45.62.198.73"), 53), Some(SourceId(1)));
-    }
-
-    #[test]
     fn duplicate_endpoint_is_not_new() {
         let mut table = PortTable::default();
-        table.insert(ip("1.2.3.4"), 443, SourceId(5), keep);
+        table.insert(ip("1.2.3.4"), 443, 5, keep);
 
-        assert!(!table.insert(ip("1.2.3.4"), 443, SourceId(6), keep));
+        assert!(!table.insert(ip("1.2.3.4"), 443, 6, keep));
+    }
+
+    #[test]
+    fn other_port_is_new() {
+        let mut table = PortTable::default();
+        table.insert(ip("1.2.3.4"), 443, 5, keep);
+
+        assert!(table.insert(ip("1.2.3.4"), 80, 6, keep));
+    }
+
+    #[test]
+    fn mapped_endpoint_is_stored_as_ipv4() {
+        let mut table = PortTable::default();
+        table.insert(ip("::ffff:45.62.198.73"), 53, 1, keep);
+
+        let entries: Vec<_> = table.v4_entries().collect();
+        assert_eq!(entries, [((u32::from_be_bytes([45, 62, 198, 73]), 53), 1)]);
+    }
+
+    #[test]
+    fn ipv6_endpoint_is_stored_apart() {
+        let mut table = PortTable::default();
+        table.insert(ip("2001:db8::66"), 443, 2, keep);
+
+        assert_eq!(table.v6_entries().count(), 1);
+        assert_eq!(table.v4_entries().count(), 0);
+    }
+
+    #[test]
+    fn removal_matches_address() {
+        let mut table = PortTable::default();
+        table.insert(ip("1.2.3.4"), 443, 5, keep);
+        table.insert(ip("1.2.3.5"), 443, 5, keep);
+
+        assert_eq!(table.remove_where(|address| address == ip("1.2.3.4")), 1);
+        assert_eq!(table.len(), 1);
     }
 }

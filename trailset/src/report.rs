@@ -92,9 +92,13 @@ impl fmt::Display for BadLine {
 pub struct LoadReport {
     /// Trail files read.
     pub files: usize,
+    /// Feeds added with `StoreBuilder::add_indicators`.
+    pub feeds: usize,
     pub counts: KindCounts,
     /// Indicator lines whose indicator an earlier line already listed.
     pub duplicates: usize,
+    /// Distinct indicators left out of the store because the whitelist covers them.
+    pub whitelisted: usize,
     /// The first [`MAX_REPORTED_BAD_LINES`] bad lines, in load order.
     pub bad_lines: Vec<BadLine>,
     /// All bad lines, including those not kept in `bad_lines`.
@@ -123,14 +127,25 @@ impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} indicators from {} files in {:.2} s ({}), {} duplicates, {} bad lines",
+            "{} indicators from {} files",
             self.counts.total(),
-            self.files,
+            self.files
+        )?;
+        if self.feeds > 0 {
+            write!(f, " and {} feeds", self.feeds)?;
+        }
+        write!(
+            f,
+            " in {:.2} s ({}), {} duplicates, {} bad lines",
             self.elapsed.as_secs_f64(),
             self.counts,
             self.duplicates,
             self.bad_line_total
-        )
+        )?;
+        if self.whitelisted > 0 {
+            write!(f, ", {} whitelisted", self.whitelisted)?;
+        }
+        Ok(())
     }
 }
 

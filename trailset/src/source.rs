@@ -1,10 +1,9 @@
-//! Trail sources: the (info, reference) pair shared by every indicator of one file.
+//! Trail sources: the (info, reference) pair shared by every indicator of one file or feed.
 
 use std::path::{Component, Path};
 
 use crate::error::TrailError;
 use crate::ip_table::FxHashMap;
-use crate::text_table::MAX_SOURCES;
 
 /// The reference of trails from a folder named `custom`.
 pub const CUSTOM_REFERENCE: &str = "(custom)";
@@ -12,28 +11,38 @@ pub const CUSTOM_REFERENCE: &str = "(custom)";
 /// The reference of all other trails.
 pub const STATIC_REFERENCE: &str = "(static)";
 
+/// Number of distinct sources a trail set can have.
+pub(crate) const MAX_SOURCES: usize = 1 << 20;
+
 /// An interned (info, reference) pair, resolved by `TrailSet::info` and
 /// `TrailSet::reference`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub(crate) u32);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Source {
     pub(crate) info: Box<str>,
+    pub(crate) reference: Box<str>,
     pub(crate) custom: bool,
 }
 
-/// The sources of one trail set, each stored once.
+/// The sources of one trail set being built, each stored once.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Sources {
     list: Vec<Source>,
-    index: FxHashMap<(Box<str>, bool), SourceId>,
+    index: FxHashMap<(Box<str>, Box<str>, bool), SourceId>,
 }
 
 impl Sources {
-    /// Returns the id of `(info, custom)`, adding it on first use.
-    pub(crate) fn intern(&mut self, info: &str, custom: bool) -> Result<SourceId, TrailError> {
-        if let Some(id) = self.index.get(&(Box::from(info), custom)) {
+    /// Returns the id of `(info, reference, custom)`, adding it on first use.
+    pub(crate) fn intern(
+        &mut self,
+        info: &str,
+        reference: &str,
+        custom: bool,
+    ) -> Result<SourceId, TrailError> {
+        let key = (Box::from(info), Box::from(reference), custom);
+        if let Some(id) = self.index.get(&key) {
             return Ok(*id);
         }
 
@@ -43,9 +52,10 @@ impl Sources {
         let id = SourceId(self.list.len() as u32);
         self.list.push(Source {
             info: info.into(),
+            reference: reference.into(),
             custom,
         });
-        self.index.insert((info.into(), custom), id);
+        self.index.insert(key, id);
         Ok(id)
     }
 
@@ -55,19 +65,17 @@ impl Sources {
             .is_some_and(|source| source.custom)
     }
 
-    /// Picks the source an indicator keeps when a second file lists it: a custom source
-    /// replaces a static one, and otherwise the first loaded stays.
-    pub(crate) fn preferred(&self, stored: SourceId, new: SourceId) -> SourceId {
-        if self.is_custom(new) && !self.is_custom(stored) {
-            new
-        } else {
-            stored
-        }
+    pub(crate) fn list(&self) -> &[Source] {
+        &self.list
     }
+}
 
-    /// Drops the lookup index, which only loading needs.
-    pub(crate) fn into_list(self) -> Vec<Source> {
-        self.list
+/// Returns the reference text of a trail file.
+pub(crate) fn file_reference(custom: bool) -> &'static str {
+    if custom {
+        CUSTOM_REFERENCE
+    } else {
+        STATIC_REFERENCE
     }
 }
 
@@ -166,34 +174,31 @@ mod tests {
     #[test]
     fn interning_reuses_ids() {
         let mut sources = Sources::default();
-        let first = sources.intern("asyncrat (malware)", false).unwrap();
+        let first = sources
+            .intern("asyncrat (malware)", STATIC_REFERENCE, false)
+            .unwrap();
 
-        assert_eq!(sources.intern("asyncrat (malware)", false).unwrap(), first);
+        assert_eq!(
+            sources
+                .intern("asyncrat (malware)", STATIC_REFERENCE, false)
+                .unwrap(),
+            first
+        );
     }
 
     #[test]
     fn custom_flag_makes_distinct_source() {
         let mut sources = Sources::default();
-        let stored = sources.intern("x", false).unwrap();
+        let stored = sources.intern("x", STATIC_REFERENCE, false).unwrap();
 
-        assert_ne!(sources.intern("x", true).unwrap(), stored);
+        assert_ne!(sources.intern("x", STATIC_REFERENCE, true).unwrap(), stored);
     }
 
     #[test]
-    fn custom_source_is_preferred() {
+    fn reference_makes_distinct_source() {
         let mut sources = Sources::default();
-        let stored = sources.intern("a", false).unwrap();
-        let custom = sources.intern("b", true).unwrap();
+        let stored = sources.intern("x", "a.example", false).unwrap();
 
-        assert_eq!(sources.preferred(stored, custom), custom);
-    }
-
-    #[test]
-    fn first_static_source_stays() {
-        let mut sources = Sources::default();
-        let stored = sources.intern("a", false).unwrap();
-        let later = sources.intern("b", false).unwrap();
-
-        assert_eq!(sources.preferred(stored, later), stored);
+        assert_ne!(sources.intern("x", "b.example", false).unwrap(), stored);
     }
 }

@@ -1,21 +1,22 @@
-//! The loaded trail set: construction and metadata.
+//! The trail set: a checked view over store bytes, owned or mapped, and its construction.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::builder::Builder;
 use crate::error::TrailError;
-use crate::ip_table::IpTable;
-use crate::pattern::PatternSet;
-use crate::port_table::PortTable;
-use crate::presence::PresenceFilter;
+use crate::pattern::{error_summary, PatternSet};
 use crate::report::{KindCounts, LoadReport};
-use crate::source::{describe_file, Source, CUSTOM_REFERENCE, STATIC_REFERENCE};
-use crate::text_table::TextTable;
-use crate::url_table::UrlTable;
-use crate::walk::list_trail_files;
+use crate::source::describe_file;
+use crate::store::error::{FormatError, StoreError};
+use crate::store::file::map_store;
+use crate::store::view::{Checksum, StoreView};
+use crate::store::writer::write_store;
+use crate::store::StoreBytes;
+use crate::store_builder::StoreBuilder;
 use crate::whitelist::Whitelist;
 use crate::SourceId;
 
@@ -36,57 +37,59 @@ impl TrailDir {
 
 /// Every loaded indicator, ready for lookups from the packet path.
 ///
-/// Built once and then only read, so it can be shared between threads behind an `Arc`.
-#[derive(Clone, Debug, Default)]
+/// A set is a view over the bytes of a compiled store (see `FORMAT.md`), which it owns
+/// ([`TrailSet::load`], [`TrailSet::from_store_bytes`]) or maps read-only from a file
+/// ([`TrailSet::open`]). The bytes are checked once when the set is made. Clones share the
+/// bytes, and a set can be shared between threads.
+#[derive(Clone, Debug)]
 pub struct TrailSet {
-    pub(crate) sources: Vec<Source>,
-    pub(crate) ips: IpTable<SourceId>,
-    pub(crate) ports: PortTable,
-    /// Every IPv4 address that has an exact or `address:port` trail, so that one probe rules
-    /// out both lookups of most packet endpoints. `None` for a set still being built.
-    pub(crate) v4_endpoints: Option<PresenceFilter>,
-    pub(crate) domains: TextTable,
-    /// Leading-dot trails, stored without the dot.
-    pub(crate) tlds: TextTable,
-    pub(crate) urls: UrlTable,
+    store: Arc<StoreBytes>,
+    pub(crate) view: StoreView,
     pub(crate) patterns: Option<PatternSet>,
     pub(crate) whitelist: Whitelist,
-    pub(crate) counts: KindCounts,
+}
+
+impl Default for TrailSet {
+    fn default() -> TrailSet {
+        TrailSet::empty()
+    }
 }
 
 impl TrailSet {
     /// Returns a set without trails, which matches nothing.
     pub fn empty() -> TrailSet {
-        TrailSet::default()
+        let built = StoreBuilder::new().finish(None);
+        match built.map(|(bytes, _)| TrailSet::from_store_bytes(bytes)) {
+            Ok(Ok(set)) => set,
+            // Unreachable: the writer's output for no trails always passes the checks. A
+            // view without bytes matches nothing all the same.
+            _ => TrailSet {
+                store: Arc::new(StoreBytes::Owned(Vec::new())),
+                view: StoreView::default(),
+                patterns: None,
+                whitelist: Whitelist::default(),
+            },
+        }
     }
 
     /// Loads every `*.txt` file below each folder, in the order given and sorted within each
-    /// folder, and attaches a copy of the whitelist.
+    /// folder, compiles them into an owned store, and attaches a copy of the whitelist.
     ///
-    /// Bad lines are reported and skipped. Fails when a folder or file cannot be read, or
-    /// when the set outgrows a table limit.
+    /// Indicators the whitelist covers are left out of the store (see
+    /// [`LoadReport::whitelisted`]), and lookups still check the whitelist. Bad lines are
+    /// reported and skipped. Fails when a folder or file cannot be read, or when the set
+    /// outgrows a table limit.
     pub fn load(
         dirs: &[TrailDir],
         whitelist: Option<&Whitelist>,
     ) -> Result<(TrailSet, LoadReport), TrailError> {
         let started = Instant::now();
-        let mut builder = Builder::default();
-        let mut contents = Vec::new();
-
+        let mut builder = StoreBuilder::new();
         for dir in dirs {
-            let root_is_custom = dir.path.file_name().is_some_and(|name| name == "custom");
-
-            for file in list_trail_files(&dir.path)? {
-                contents.clear();
-                read_file(&file.path, &mut contents)?;
-
-                let (info, custom) = describe_file(&file.relative, root_is_custom);
-                builder.add_file(&file.path, &info, custom, &contents)?;
-                log::debug!("read trail file {}", file.path.display());
-            }
+            builder.add_tree(dir)?;
         }
-
-        builder.finish(whitelist, started)
+        let (bytes, report) = builder.finish(whitelist)?;
+        finish_load(bytes, report, whitelist, started)
     }
 
     /// Builds a set from in-memory files, for tests: each entry is a path below a tree root
@@ -104,12 +107,66 @@ impl TrailSet {
             builder.add_file(Path::new(relative), &info, *custom, contents.as_bytes())?;
         }
 
-        builder.finish(whitelist, started)
+        let (bytes, report) = write_store(builder, whitelist)?;
+        finish_load(bytes, report, whitelist, started)
+    }
+
+    /// Opens a store file: verifies its header and checksum with a streaming read, so the
+    /// file's pages do not count against this process's resident set, then maps it read-only
+    /// and checks its section table and section layouts.
+    ///
+    /// The set has an empty whitelist; attach one with [`TrailSet::with_whitelist`]. Errors
+    /// name the path and the fix.
+    pub fn open(path: &Path) -> Result<TrailSet, StoreError> {
+        let map = map_store(path)?;
+        TrailSet::from_store(StoreBytes::Mapped(map), Checksum::AlreadyVerified).map_err(
+            |problem| StoreError::Invalid {
+                path: Some(path.to_path_buf()),
+                problem,
+            },
+        )
+    }
+
+    /// Makes a set from store bytes in memory, after verifying them as [`TrailSet::open`]
+    /// does. The set has an empty whitelist.
+    pub fn from_store_bytes(bytes: Vec<u8>) -> Result<TrailSet, StoreError> {
+        Ok(TrailSet::from_store(
+            StoreBytes::Owned(bytes),
+            Checksum::Verify,
+        )?)
+    }
+
+    fn from_store(store: StoreBytes, checksum: Checksum) -> Result<TrailSet, FormatError> {
+        let (view, patterns) = StoreView::parse(store.as_slice(), checksum)?;
+        let compiled = PatternSet::compile(patterns.iter().map(|(text, r)| (text.as_str(), *r)))
+            .map_err(|error| invalid_pattern(&patterns, &error))?;
+        Ok(TrailSet {
+            store: Arc::new(store),
+            view,
+            patterns: compiled,
+            whitelist: Whitelist::default(),
+        })
+    }
+
+    /// Replaces the whitelist that lookups apply.
+    pub fn with_whitelist(mut self, whitelist: Whitelist) -> TrailSet {
+        self.whitelist = whitelist;
+        self
+    }
+
+    /// Returns the store bytes the set reads, for writing to a file.
+    pub fn store_bytes(&self) -> &[u8] {
+        self.store.as_slice()
+    }
+
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.store.as_slice()
     }
 
     /// Returns the number of distinct indicators.
     pub fn len(&self) -> usize {
-        self.counts.total()
+        self.counts().total()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -118,52 +175,76 @@ impl TrailSet {
 
     /// Distinct indicators per kind.
     pub fn counts(&self) -> KindCounts {
-        self.counts
+        self.view.counts()
     }
 
     /// Returns the info text of a source, such as `asyncrat (malware)`, or `""` for an id this set did
     /// not issue.
     pub fn info(&self, id: SourceId) -> &str {
-        self.sources
-            .get(id.0 as usize)
-            .map_or("", |source| &source.info)
+        self.view.sources.info(self.bytes(), id)
     }
 
-    /// `(custom)` or `(static)`, or `""` for an id this set did not issue.
+    /// Returns the reference text of a source: `(custom)` or `(static)` for trail files, the
+    /// feed's reference for a feed, or `""` for an id this set did not issue.
     pub fn reference(&self, id: SourceId) -> &str {
-        match self.sources.get(id.0 as usize) {
-            Some(source) if source.custom => CUSTOM_REFERENCE,
-            Some(_) => STATIC_REFERENCE,
-            None => "",
-        }
+        self.view.sources.reference(self.bytes(), id)
+    }
+
+    /// Returns every source with the number of indicators it lists, in source order.
+    pub fn source_counts(&self) -> Vec<(SourceId, usize)> {
+        let bytes = self.bytes();
+        (0..self.view.sources.len() as u32)
+            .map(SourceId)
+            .map(|id| (id, self.view.sources.indicators(bytes, id)))
+            .collect()
     }
 
     pub fn whitelist(&self) -> &Whitelist {
         &self.whitelist
     }
 
-    /// Estimates the heap bytes of the set: exact for the hash tables and text arenas, a
+    /// Estimates the bytes the set occupies: the store (heap for an owned store, the mapped
+    /// file for an opened one, of which only the pages lookups touch become resident) plus a
     /// guess for the compiled patterns. Not included is the regex crate's lazy DFA cache,
     /// which each thread matching patterns grows on demand, up to 2 MiB by default.
     pub fn memory_bytes(&self) -> usize {
-        let sources: usize = self
-            .sources
-            .iter()
-            .map(|source| size_of::<Source>() + source.info.len())
-            .sum();
         let patterns = self.patterns.as_ref().map_or(0, PatternSet::memory_bytes);
-
-        sources
-            + self.ips.memory_bytes()
-            + self.ports.memory_bytes()
-            + self.domains.memory_bytes()
-            + self.tlds.memory_bytes()
-            + self.urls.memory_bytes()
-            + patterns
+        self.bytes().len() + patterns
     }
 }
 
-fn read_file(path: &Path, contents: &mut Vec<u8>) -> Result<(), TrailError> {
+fn finish_load(
+    bytes: Vec<u8>,
+    mut report: LoadReport,
+    whitelist: Option<&Whitelist>,
+    started: Instant,
+) -> Result<(TrailSet, LoadReport), TrailError> {
+    let set = TrailSet::from_store(StoreBytes::Owned(bytes), Checksum::Verify)
+        .map_err(TrailError::Store)?;
+    let set = set.with_whitelist(whitelist.cloned().unwrap_or_default());
+    report.elapsed = started.elapsed();
+    Ok((set, report))
+}
+
+/// Names the first stored pattern that does not compile alone, or the set's error when each
+/// compiles but not all together.
+fn invalid_pattern(patterns: &[(String, u32)], error: &regex::Error) -> FormatError {
+    for (text, reference) in patterns {
+        if let Err(error) = PatternSet::compile(std::iter::once((text.as_str(), *reference))) {
+            return FormatError::InvalidPattern {
+                pattern: text.clone(),
+                reason: error_summary(&error.to_string()),
+            };
+        }
+    }
+    FormatError::InvalidPattern {
+        pattern: String::new(),
+        reason: error_summary(&error.to_string()),
+    }
+}
+
+/// Appends a file's contents to `contents`.
+pub(crate) fn read_file(path: &Path, contents: &mut Vec<u8>) -> Result<(), TrailError> {
     File::open(path)
         .and_then(|mut file| file.read_to_end(contents))
         .map(|_| ())

@@ -1,44 +1,32 @@
 //! URL and bare path trails, and the prefix matching of HTTP requests against them.
 
-use crate::error::TrailError;
 use crate::hash::KeyHasher;
 use crate::indicator::PATH_DELIMITERS;
-use crate::lookup::{label_starts, UrlHit};
-use crate::text_table::TextTable;
-use crate::SourceId;
+use crate::lookup::label_starts;
+use crate::store::filter::FilterView;
+use crate::store::text::TextView;
 
-/// Filter bits per gate. With two probes per lookup, an estimated 1.4% of misses or fewer
-/// pass the filter, because the bit count is rounded up to a power of two.
-const FILTER_BITS_PER_GATE: usize = 16;
-
-/// `host/path` trails and bare `/path` trails in one table (a key starting with `/` is a bare
-/// path), plus a filter that lets most requests skip the path scan.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct UrlTable {
-    keys: TextTable,
-    gates: GateFilter,
+/// A URL or bare path trail that matched, before its source reference is resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UrlMatch {
+    pub(crate) reference: u32,
+    pub(crate) host_start: usize,
+    pub(crate) path_end: usize,
+    pub(crate) bare_path: bool,
 }
 
-impl UrlTable {
-    /// Inserts a key in the form `Indicator::Url` or `Indicator::Path` stores and returns
-    /// `true` if it was new. Call [`UrlTable::finish`] after the last insert.
-    pub(crate) fn insert(
-        &mut self,
-        key: &[u8],
-        source: SourceId,
-        resolve: impl FnOnce(SourceId) -> SourceId,
-    ) -> Result<bool, TrailError> {
-        self.keys.insert(key, source, resolve)
-    }
+/// `host/path` trails and bare `/path` trails in one store table (a key starting with `/` is
+/// a bare path), plus a filter over the keys' gates that lets most requests skip the path
+/// scan.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UrlView {
+    pub(crate) keys: TextView,
+    pub(crate) gates: FilterView,
+}
 
-    /// Trims the table and builds the gate filter over the final keys.
-    pub(crate) fn finish(&mut self) {
-        self.keys.shrink_to_fit();
-        self.gates = GateFilter::build(&self.keys);
-    }
-
+impl UrlView {
     /// Matches a request in the order that `TrailSet::lookup_url` documents.
-    pub(crate) fn lookup(&self, host: &[u8], path: &[u8]) -> Option<UrlHit> {
+    pub(crate) fn lookup(&self, bytes: &[u8], host: &[u8], path: &[u8]) -> Option<UrlMatch> {
         if self.keys.is_empty() || path.first() != Some(&b'/') {
             return None;
         }
@@ -52,14 +40,15 @@ impl UrlTable {
                 break;
             }
 
+            let suffix = host.get(start..).unwrap_or_default();
             let mut hasher = KeyHasher::new();
-            hasher.write(&host[start..]);
-            if !self.gates.may_contain(hasher.finish()) {
+            hasher.write(suffix);
+            if !self.gates.may_contain(bytes, hasher.finish()) {
                 continue;
             }
-            if let Some((source, path_end)) = self.longest_match(hasher, &host[start..], path) {
-                return Some(UrlHit {
-                    source,
+            if let Some((reference, path_end)) = self.longest_match(bytes, hasher, suffix, path) {
+                return Some(UrlMatch {
+                    reference,
                     host_start: start,
                     path_end,
                     bare_path: false,
@@ -68,17 +57,25 @@ impl UrlTable {
         }
 
         let mut hasher = KeyHasher::new();
-        hasher.write(&path[..first_segment_end(path)]);
-        if !self.gates.may_contain(hasher.finish()) {
+        hasher.write(path.get(..first_segment_end(path)).unwrap_or_default());
+        if !self.gates.may_contain(bytes, hasher.finish()) {
             return None;
         }
-        let (source, path_end) = self.longest_match(KeyHasher::new(), b"", path)?;
-        Some(UrlHit {
-            source,
+        let (reference, path_end) = self.longest_match(bytes, KeyHasher::new(), b"", path)?;
+        Some(UrlMatch {
+            reference,
             host_start: host.len(),
             path_end,
             bare_path: true,
         })
+    }
+
+    /// Returns the source reference of the key `host` + `path` exactly.
+    pub(crate) fn find(&self, bytes: &[u8], host: &[u8], path: &[u8]) -> Option<u32> {
+        let mut hasher = KeyHasher::new();
+        hasher.write(host);
+        hasher.write(path);
+        self.keys.get_joined(bytes, hasher.finish(), host, path)
     }
 
     /// Finds the longest path prefix that, appended to `host`, is a key. The caller has fed
@@ -86,10 +83,11 @@ impl UrlTable {
     /// every prefix.
     fn longest_match(
         &self,
+        bytes: &[u8],
         mut hasher: KeyHasher,
         host: &[u8],
         path: &[u8],
-    ) -> Option<(SourceId, usize)> {
+    ) -> Option<(u32, usize)> {
         let max_len = self.keys.max_key_len();
         if host.len() >= max_len {
             return None;
@@ -100,29 +98,29 @@ impl UrlTable {
 
         // A prefix ending right after another delimiter cannot match, because trails lose
         // their trailing delimiters when loaded.
-        for end in 1..=limit.min(path.len() - 1) {
-            if !is_path_delimiter(path[end]) || is_path_delimiter(path[end - 1]) {
+        for end in 1..=limit.min(path.len().saturating_sub(1)) {
+            let (Some(&byte), Some(&before)) = (path.get(end), path.get(end - 1)) else {
+                break;
+            };
+            if !is_path_delimiter(byte) || is_path_delimiter(before) {
                 continue;
             }
-            hasher.write(&path[hashed..end]);
+            let prefix = path.get(..end).unwrap_or_default();
+            hasher.write(prefix.get(hashed..).unwrap_or_default());
             hashed = end;
-            if let Some(source) = self.keys.get_joined(hasher.finish(), host, &path[..end]) {
-                best = Some((source, end));
+            if let Some(reference) = self.keys.get_joined(bytes, hasher.finish(), host, prefix) {
+                best = Some((reference, end));
             }
         }
 
         let last = path.last().copied().unwrap_or(b'/');
         if path.len() <= limit && !is_path_delimiter(last) {
-            hasher.write(&path[hashed..]);
-            if let Some(source) = self.keys.get_joined(hasher.finish(), host, path) {
-                best = Some((source, path.len()));
+            hasher.write(path.get(hashed..).unwrap_or_default());
+            if let Some(reference) = self.keys.get_joined(bytes, hasher.finish(), host, path) {
+                best = Some((reference, path.len()));
             }
         }
         best
-    }
-
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.keys.memory_bytes() + self.gates.bits.capacity() * size_of::<u64>()
     }
 }
 
@@ -142,7 +140,7 @@ fn first_segment_end(path: &[u8]) -> usize {
 ///
 /// Any request that a key matches starts with the key's gate, because a key matches only a
 /// host suffix plus a path prefix that ends at a delimiter or at the end of the path.
-fn gate(key: &[u8]) -> &[u8] {
+pub(crate) fn gate(key: &[u8]) -> &[u8] {
     if key.first() == Some(&b'/') {
         return &key[..first_segment_end(key)];
     }
@@ -151,50 +149,6 @@ fn gate(key: &[u8]) -> &[u8] {
         .position(|&byte| byte == b'/')
         .unwrap_or(key.len());
     &key[..host_end]
-}
-
-/// A Bloom filter with two probes over the gates of all keys.
-#[derive(Clone, Debug, Default)]
-struct GateFilter {
-    /// A power-of-two number of words, empty when there are no keys.
-    bits: Vec<u64>,
-}
-
-impl GateFilter {
-    fn build(keys: &TextTable) -> GateFilter {
-        let filter_bits = keys.keys().count().saturating_mul(FILTER_BITS_PER_GATE);
-        let words = filter_bits.div_ceil(64).next_power_of_two();
-        let mut filter = GateFilter {
-            bits: vec![0; words],
-        };
-
-        for key in keys.keys() {
-            let mut hasher = KeyHasher::new();
-            hasher.write(gate(key));
-            for bit in filter.positions(hasher.finish()) {
-                filter.bits[bit / 64] |= 1 << (bit % 64);
-            }
-        }
-        filter
-    }
-
-    fn positions(&self, hash: u64) -> [usize; 2] {
-        let mask = (self.bits.len() * 64).saturating_sub(1) as u64;
-        [
-            (hash & mask) as usize,
-            ((hash >> 32).rotate_left(7) & mask) as usize,
-        ]
-    }
-
-    /// Tells whether some key may have this gate hash. A `false` is certain.
-    fn may_contain(&self, hash: u64) -> bool {
-        if self.bits.is_empty() {
-            return false;
-        }
-        self.positions(hash)
-            .iter()
-            .all(|&bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
-    }
 }
 
 #[cfg(test)]
@@ -219,29 +173,5 @@ mod tests {
     #[test]
     fn first_segment_stops_at_query() {
         assert_eq!(first_segment_end(b"/gate.php?id=1"), 9);
-    }
-
-    #[test]
-    fn filter_contains_every_gate() {
-        let mut keys = TextTable::default();
-        for key in ["evil.com/a", "/gate.php", "/panel/x", "1.2.3.4/y"] {
-            keys.insert(key.as_bytes(), SourceId(0), |stored| stored)
-                .unwrap();
-        }
-        let filter = GateFilter::build(&keys);
-
-        let all_present = ["evil.com", "/gate.php", "/panel", "1.2.3.4"]
-            .iter()
-            .all(|gate| {
-                let mut hasher = KeyHasher::new();
-                hasher.write(gate.as_bytes());
-                filter.may_contain(hasher.finish())
-            });
-        assert!(all_present);
-    }
-
-    #[test]
-    fn empty_filter_contains_nothing() {
-        assert!(!GateFilter::default().may_contain(12345));
     }
 }

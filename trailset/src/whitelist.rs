@@ -94,6 +94,11 @@ impl Whitelist {
         self.ips.lookup(ip).is_some()
     }
 
+    /// Tells whether the whitelist covers every address of the block `ip/prefix`.
+    pub(crate) fn covers_block(&self, ip: IpAddr, prefix: u8) -> bool {
+        self.ips.covers_block(ip, prefix)
+    }
+
     /// Tells whether the name or one of its parent domains is whitelisted.
     ///
     /// `name` is lower-case ASCII without a trailing dot, as DNS lookups produce it.
@@ -188,6 +193,23 @@ mod tests {
     #[test]
     fn ipv6_cidr_entry_covers_addresses() {
         assert!(whitelist("2001:db8::/32\n").contains_ip(ip("2001:db8:5::1")));
+    }
+
+    #[test]
+    fn wider_entry_covers_block() {
+        let list = whitelist("10.0.0.0/8\n10.1.0.0/24\n");
+
+        assert!(list.covers_block(ip("10.1.0.0"), 16));
+    }
+
+    #[test]
+    fn narrower_entry_leaves_block() {
+        assert!(!whitelist("10.1.0.0/24\n").covers_block(ip("10.1.0.0"), 16));
+    }
+
+    #[test]
+    fn address_entry_covers_host_block() {
+        assert!(whitelist("192.0.2.1\n").covers_block(ip("192.0.2.1"), 32));
     }
 
     #[test]

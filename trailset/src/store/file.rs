@@ -1,0 +1,153 @@
+//! Store files: opening with a streaming checksum and a read-only mapping, and replacing
+//! them atomically.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use memmap2::{Advice, Mmap};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::store::error::{FormatError, StoreError};
+use crate::store::header::check_header;
+use crate::store::layout::HEADER_LEN;
+
+/// Size of the buffer the checksum streams the file through.
+const READ_BUFFER_LEN: usize = 256 * 1024;
+
+/// Verifies the header and checksum of the store at `path` by reading it, then maps it
+/// read-only.
+///
+/// The checksum pass reads through a small buffer, so the file's pages land in the page
+/// cache but not in this process's resident set. The mapping uses the same open file, so a
+/// store renamed over `path` in between does not mix two files.
+pub(crate) fn map_store(path: &Path) -> Result<Mmap, StoreError> {
+    let invalid = |problem| StoreError::Invalid {
+        path: Some(path.to_path_buf()),
+        problem,
+    };
+    let mut file = File::open(path).map_err(|e| StoreError::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("read", path, e))?
+        .len();
+
+    let mut header = [0u8; HEADER_LEN];
+    let header_len =
+        read_up_to(&mut file, &mut header).map_err(|e| StoreError::io("read", path, e))?;
+    let fields = check_header(&header[..header_len], len).map_err(invalid)?;
+
+    let mut hasher = Xxh3::new();
+    let mut buffer = vec![0u8; READ_BUFFER_LEN];
+    let mut hashed = 0u64;
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(StoreError::io("read", path, error)),
+        };
+        hasher.update(&buffer[..read]);
+        hashed += read as u64;
+    }
+    let read_len = HEADER_LEN as u64 + hashed;
+    if read_len != len {
+        return Err(invalid(FormatError::LengthMismatch {
+            expected: len,
+            actual: read_len,
+        }));
+    }
+    let computed = hasher.digest();
+    if computed != fields.checksum {
+        return Err(invalid(FormatError::ChecksumMismatch {
+            stored: fields.checksum,
+            computed,
+        }));
+    }
+
+    let map = map_read_only(&file).map_err(|e| StoreError::io("map", path, e))?;
+    if map.len() as u64 != len {
+        return Err(invalid(FormatError::LengthMismatch {
+            expected: len,
+            actual: map.len() as u64,
+        }));
+    }
+    // Lookups touch scattered pages. Without read-ahead and fault-around, each touched page
+    // is the only one mapped in, which keeps the resident set small. Failing advice changes
+    // nothing but that, so it is ignored.
+    let _ = map.advise(Advice::Random);
+    Ok(map)
+}
+
+/// Maps the whole file read-only.
+///
+/// The one `unsafe` call of the crate: a mapping shows later changes to the file, which Rust
+/// cannot rule out. Stores are only ever replaced by renaming a new file over the old one
+/// ([`write_store_atomic`]), never modified in place, so the mapped bytes do not change.
+/// Should another program still rewrite the file, every read of the view is bounds-checked,
+/// so lookups return wrong answers but cannot read outside the mapping; truncating the file
+/// in place would make the next access to a lost page fail with SIGBUS.
+#[allow(unsafe_code)]
+fn map_read_only(file: &File) -> io::Result<Mmap> {
+    // SAFETY: see above; the file is opened read-only and replaced only by rename.
+    unsafe { Mmap::map(file) }
+}
+
+/// Reads until `buffer` is full or the file ends, and returns the bytes read.
+fn read_up_to(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// Writes `bytes` to `path` atomically: to a temporary file in the same folder, which is
+/// flushed to disk and renamed over `path`, and then the folder is flushed too. A reader
+/// opening `path` sees either the old file or the new one, never a partial store, and after
+/// a crash the path holds one of the two.
+pub fn write_store_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        let error = io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name");
+        return Err(StoreError::io("write", path, error));
+    };
+    let temporary: PathBuf = folder.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
+    ));
+
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(StoreError::io("write", temporary, error));
+    }
+    if let Err(error) = fs::rename(&temporary, path) {
+        let _ = fs::remove_file(&temporary);
+        return Err(StoreError::io("rename a temporary file over", path, error));
+    }
+
+    File::open(folder)
+        .and_then(|folder| folder.sync_all())
+        .map_err(|error| StoreError::io("flush the folder of", path, error))
+}
