@@ -58,6 +58,14 @@ pub(crate) fn write_store(
     } = builder;
     let width = references.width;
 
+    // Only the records are needed from here on, so the text hash tables go before the store
+    // is allocated.
+    let (domains, tlds, urls) = (
+        domains.into_records(),
+        tlds.into_records(),
+        urls.into_records(),
+    );
+
     let mut strings = StringsBuilder::default();
     let source_records: Vec<SourceRecord> = sources
         .list()
@@ -297,9 +305,10 @@ impl References {
         let translate = |value: &mut u32| *value = self.store_reference(*value, lists);
         builder.ips.values_mut().for_each(translate);
         builder.ports.values_mut().for_each(translate);
-        builder.domains.values_mut().for_each(translate);
-        builder.tlds.values_mut().for_each(translate);
-        builder.urls.values_mut().for_each(translate);
+        let map = |value: u32| self.store_reference(value, lists);
+        builder.domains.map_values(map);
+        builder.tlds.map_values(map);
+        builder.urls.map_values(map);
         builder.patterns.values_mut().for_each(translate);
     }
 }
