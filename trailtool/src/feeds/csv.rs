@@ -50,14 +50,17 @@ pub(crate) fn parse(
         let fields = split_fields(line, options.delimiter);
         if resolved.is_none() {
             let columns = match options.header {
-                HeaderMode::Comment => {
-                    let comment =
-                        last_comment.ok_or("no `#` header comment comes before the first row")?;
-                    resolve(
-                        options,
-                        &split_fields(comment.trim_start_matches('#'), options.delimiter),
-                    )?
-                }
+                HeaderMode::Comment => match last_comment {
+                    Some(comment) => {
+                        let header =
+                            split_fields(comment.trim_start_matches('#'), options.delimiter);
+                        resolve(options, &header)?
+                    }
+                    // Columns given by index need no header.
+                    None => resolve(options, &[]).map_err(|_| {
+                        "no `#` header comment comes before the first row".to_owned()
+                    })?,
+                },
                 HeaderMode::Row | HeaderMode::None => resolve(options, &fields)?,
             };
             resolved = Some(columns);
@@ -314,6 +317,19 @@ mod tests {
         );
 
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn index_column_needs_no_comment() {
+        let column = Column::Index(1);
+
+        let parsed = run(
+            &options(&column, HeaderMode::Comment),
+            "1,evil.example.com\n",
+        )
+        .unwrap();
+
+        assert_eq!(parsed.indicators, ["evil.example.com"]);
     }
 
     #[test]

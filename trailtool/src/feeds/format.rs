@@ -93,13 +93,12 @@ impl Format {
 
     /// Tells whether the format takes option keys besides `format`.
     pub(crate) fn has_options(&self) -> bool {
-        matches!(
-            self,
-            Format::Csv { .. }
-                | Format::Pipe { .. }
-                | Format::Json { .. }
-                | Format::Delimited { .. }
-        )
+        match self {
+            Format::Csv { .. } | Format::Pipe { .. } | Format::Json { .. } => true,
+            Format::Delimited { .. } => true,
+            Format::Plain | Format::Ipset | Format::Hosts | Format::Urls => false,
+            Format::Suricata | Format::TorExit => false,
+        }
     }
 }
 
