@@ -228,7 +228,7 @@ impl CidrView {
         let (mut low, mut high) = (start, start.checked_add(count)?);
         while low < high {
             let middle = low + (high - low) / 2;
-            match bytes_at(keys, middle * self.key_len, self.key_len)?.cmp(key) {
+            match bytes_at(keys, middle.checked_mul(self.key_len)?, self.key_len)?.cmp(key) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),

@@ -233,8 +233,9 @@ impl SourcesView {
         let items = match range {
             Some(range) if list < self.lists => {
                 let items = self.list_items.slice(bytes);
-                items
-                    .get(range.start * 4..range.end * 4)
+                let byte_range = range.start.checked_mul(4).zip(range.end.checked_mul(4));
+                byte_range
+                    .and_then(|(start, end)| items.get(start..end))
                     .unwrap_or_default()
             }
             _ => &[],

@@ -158,8 +158,15 @@ impl TextView {
         let arena_len = reader.count()?;
         let blocks = reader.u32()?;
         let ref_width = reader.ref_width()?;
-        if (keys == 0) != (buckets == 0) || path_keys > keys {
+        if buckets != keys.div_ceil(KEYS_PER_BUCKET) || path_keys > keys {
             return Err(reader.error("has key and bucket counts that disagree"));
+        }
+        let min_record_len = 1 + ref_width;
+        if keys
+            .checked_mul(min_record_len)
+            .is_none_or(|len| len > arena_len)
+        {
+            return Err(reader.error("has more keys than its arena can hold"));
         }
 
         let filter = FilterView {
