@@ -4,9 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use trailwatch_trailset::{LoadReport, TrailDir, TrailError, Whitelist};
-
-use crate::standin::store::{write_store_atomic, StoreBuilder, StoreError};
+use trailwatch_trailset::{
+    write_store_atomic, LoadReport, StoreBuilder, StoreError, TrailDir, TrailError, Whitelist,
+};
 
 /// A store that could not be built or written.
 #[derive(Debug, thiserror::Error)]

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use trailwatch_trailset::{format_domain_trail, format_url_trail, IpHit, SourceId, TrailSet};
-
-use crate::standin::store::StoreView;
+use trailwatch_trailset::{
+    format_domain_trail, format_url_trail, HitRef, IpHit, SourceId, TrailSet,
+};
 
 /// The indicator kinds `lookup` accepts, parsed from its argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +95,8 @@ pub fn lookup(set: &TrailSet, query: &Query) -> Vec<Match> {
         Query::Endpoint(ip, port) => {
             if let Some(source) = set.lookup_ip_port(*ip, *port) {
                 let trail = SocketAddr::new(*ip, *port).to_string();
-                matches.push(describe(set, "ip:port", trail, source));
+                let hit = HitRef::from((*ip, *port));
+                matches.push(describe(set, "ip:port", trail, source, hit));
             }
             matches.extend(lookup_ip(set, *ip));
         }
@@ -103,7 +104,8 @@ pub fn lookup(set: &TrailSet, query: &Query) -> Vec<Match> {
         Query::Url { host, path } => {
             if let Some(hit) = set.lookup_url(host, path) {
                 let trail = format_url_trail(host, path, &hit);
-                matches.push(describe(set, "url", trail, hit.source));
+                let hit_ref = HitRef::from((host.as_str(), path.as_str(), hit));
+                matches.push(describe(set, "url", trail, hit.source, hit_ref));
             }
             match host.parse::<IpAddr>() {
                 Ok(ip) => matches.extend(lookup_ip(set, ip)),
@@ -151,13 +153,25 @@ fn lookup_ip(set: &TrailSet, ip: IpAddr) -> Option<Match> {
         None => ("ip", ip.to_string()),
         Some(prefix) => ("cidr", format!("{}/{prefix}", network(ip, &hit))),
     };
-    Some(describe(set, kind, trail, hit.source))
+    Some(describe(
+        set,
+        kind,
+        trail,
+        hit.source,
+        HitRef::from((ip, hit)),
+    ))
 }
 
 fn lookup_domain(set: &TrailSet, name: &str) -> Option<Match> {
     let hit = set.lookup_domain(name)?;
     let trail = format_domain_trail(name, &hit);
-    Some(describe(set, "domain", trail, hit.source))
+    Some(describe(
+        set,
+        "domain",
+        trail,
+        hit.source,
+        HitRef::from((name, hit)),
+    ))
 }
 
 /// Returns the network address of the CIDR block that matched `ip`.
@@ -175,10 +189,15 @@ fn network(ip: IpAddr, hit: &IpHit) -> IpAddr {
     }
 }
 
-fn describe(set: &TrailSet, kind: &'static str, trail: String, source: SourceId) -> Match {
+fn describe(
+    set: &TrailSet,
+    kind: &'static str,
+    trail: String,
+    source: SourceId,
+    hit: HitRef<'_>,
+) -> Match {
     let sources = set
-        .sources(source)
-        .into_iter()
+        .sources(hit)
         .map(|id| (set.info(id).to_owned(), set.reference(id).to_owned()))
         .collect();
     Match {

@@ -11,5 +11,4 @@ pub mod inspect;
 pub mod pull;
 pub mod schedule;
 pub mod sign;
-pub mod standin;
 pub mod update;

@@ -11,7 +11,6 @@ use trailwatch_trails::inspect::{self, Query};
 use trailwatch_trails::pull::{pull, PullOutcome, PullSource};
 use trailwatch_trails::schedule::{run_forever, StopSignal};
 use trailwatch_trails::sign::{self, SignError};
-use trailwatch_trails::standin::store::StoreView;
 use trailwatch_trails::update::{run_update, FeedReport, UpdateReport};
 use trailwatch_trailset::TrailSet;
 

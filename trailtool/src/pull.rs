@@ -20,12 +20,11 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::VerifyingKey;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
-use trailwatch_trailset::{KindCounts, TrailSet};
+use trailwatch_trailset::{KindCounts, StoreError, TrailSet};
 
 use crate::config::DownloadConfig;
 use crate::fetch::{fetch, fetch_to_vec, FetchError, Fetched, Validators};
 use crate::sign::{parse_signature, verify_bytes, SignError};
-use crate::standin::store::{StoreError, StoreView};
 
 /// Maximum size of a signature file. A signature is 88 base64 characters.
 const MAX_SIGNATURE_BYTES: u64 = 4096;

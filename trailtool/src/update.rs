@@ -13,14 +13,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use trailwatch_trailset::{LoadReport, TrailDir, TrailError};
+use trailwatch_trailset::{LoadReport, StoreBuilder, TrailDir, TrailError};
 
 use crate::cache::{unix_now, CacheError, CacheMeta, CachedFeed, FeedCache};
 use crate::compile::{load_whitelist, write_store, CompileError};
 use crate::config::Config;
+use crate::feeds::{self, Catalogue, CatalogueError, Feed, FeedError};
 use crate::fetch::{fetch_to_vec, FetchError, Fetched};
-use crate::standin::feeds::{self, Catalogue, CatalogueError, Feed, FeedError};
-use crate::standin::store::StoreBuilder;
 
 /// The reason a feed's new download was not used.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +27,14 @@ pub enum FeedFailure {
     #[error(transparent)]
     Fetch(#[from] FetchError),
 
+    /// The body is not in the feed's format, or gave fewer entries than `min_entries`.
     #[error(transparent)]
-    Format(#[from] FeedError),
+    Parse(#[from] FeedError),
 
     /// Fewer than half the entries of the last good parse, which is taken for a partial or
     /// broken list rather than a real change.
     #[error("{entries} entries, fewer than half of the {previous} of the last good download")]
     Shrunk { entries: usize, previous: usize },
-
-    #[error("{entries} entries, fewer than the minimum of {min} set in the catalogue")]
-    TooFew { entries: usize, min: usize },
 
     #[error(transparent)]
     Cache(#[from] CacheError),
@@ -300,9 +297,6 @@ fn download_feed(
     drop(body);
 
     let entries = parsed.indicators.len();
-    if let Some(min) = feed.min_entries.filter(|&min| entries < min) {
-        return Err(FeedFailure::TooFew { entries, min });
-    }
     if let Some(previous) = previous.as_ref().map(|meta| meta.count) {
         if entries.saturating_mul(2) < previous {
             return Err(FeedFailure::Shrunk { entries, previous });

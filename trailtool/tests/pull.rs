@@ -129,6 +129,22 @@ fn installed_store_answers_lookup() {
 }
 
 #[test]
+fn lookup_prints_info_and_sources() {
+    let publisher = Publisher::new();
+    let (store, signature) = publisher.build("alpha.example", "key");
+    publisher.publish(&store, &signature, "\"a\"");
+    publisher.pull("key.pub");
+
+    let found = stdout(&publisher.lookup("alpha.example"));
+
+    assert!(found.contains("info:      x (malware)"), "{found}");
+    assert!(
+        found.contains("sources:   x (malware) [(static)]"),
+        "{found}"
+    );
+}
+
+#[test]
 fn unlisted_lookup_exits_1() {
     let publisher = Publisher::new();
     let (store, signature) = publisher.build("alpha.example", "key");

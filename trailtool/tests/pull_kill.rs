@@ -14,7 +14,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::{binary, generated_ips, write_file, Delivery, Route, Server};
 use trailwatch_trails::compile::compile_trees;
 use trailwatch_trails::sign;
-use trailwatch_trails::standin::store::StoreView;
 use trailwatch_trailset::TrailSet;
 
 /// Kills per run. Each kill lands during one pull, at a random point between its start and

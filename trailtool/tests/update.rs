@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use support::{binary, write_file, Delivery, Route, Server};
 use tempfile::TempDir;
 use trailwatch_trails::config::Config;
+use trailwatch_trails::feeds::FeedError;
 use trailwatch_trails::fetch::FetchError;
-use trailwatch_trails::standin::store::StoreView;
+use trailwatch_trails::inspect::{self, Query};
 use trailwatch_trails::update::{run_update, FeedFailure, FeedStatus, UpdateReport};
 use trailwatch_trailset::TrailSet;
 
@@ -47,14 +48,14 @@ impl Fixture {
 
     /// Adds a plain-format feed named `name` served at `/name.txt` by `route`.
     fn feed(&mut self, name: &str, route: Route) {
-        self.feed_with(name, route, "enabled = true\n");
+        self.feed_with(name, route, "format = \"plain\"\nenabled = true\n");
     }
 
-    /// Adds a feed with its own `enabled` line and options.
+    /// Adds a feed with its own `format`, `enabled` and other options.
     fn feed_with(&mut self, name: &str, route: Route, options: &str) {
         self.server.route(&format!("{name}.txt"), route);
         self.feeds.push_str(&format!(
-            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\nformat = \"plain\"\n\
+            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n\
              info = \"{name} (malware)\"\nreference = \"{name}.example.org\"\n{options}\n",
             self.server.url(&format!("{name}.txt"))
         ));
@@ -219,6 +220,27 @@ fn cut_gzip_body_is_truncated() {
 }
 
 #[test]
+fn csv_fixture_gives_endpoints() {
+    let mut fixture = Fixture::new();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/csv_header_row.csv"
+    );
+    let body = std::fs::read_to_string(path).unwrap();
+    let options = "format = \"csv\"\ncolumn = \"dst_ip\"\nport_column = \"dst_port\"\n\
+                   header = \"row\"\nenabled = true\n";
+    fixture.feed_with("c2", Route::gzip(&body, true), options);
+    fixture.update();
+
+    let set = fixture.store();
+    let endpoint = set.lookup_ip_port("198.51.100.7".parse().unwrap(), 443);
+    assert_eq!(
+        endpoint.map(|source| set.info(source)),
+        Some("c2 (malware)")
+    );
+}
+
+#[test]
 fn html_page_is_wrong_format() {
     let mut fixture = Fixture::new();
     let page = "<!DOCTYPE html>\n<html><body><h1>Service unavailable</h1></body></html>\n";
@@ -229,7 +251,7 @@ fn html_page_is_wrong_format() {
     assert!(matches!(
         status(&report, 0),
         FeedStatus::Failed {
-            reason: FeedFailure::Format(_),
+            reason: FeedFailure::Parse(FeedError::WrongFormat { .. }),
             ..
         }
     ));
@@ -301,7 +323,7 @@ fn half_size_feed_is_accepted() {
 #[test]
 fn too_few_entries_fail() {
     let mut fixture = Fixture::new();
-    let options = "enabled = true\nmin_entries = 10\n";
+    let options = "format = \"plain\"\nenabled = true\nmin_entries = 10\n";
     fixture.feed_with("tiny", Route::ok(ips("192.0.2", 3)), options);
 
     let report = fixture.update();
@@ -309,10 +331,11 @@ fn too_few_entries_fail() {
     assert!(matches!(
         status(&report, 0),
         FeedStatus::Failed {
-            reason: FeedFailure::TooFew {
-                entries: 3,
-                min: 10
-            },
+            reason: FeedFailure::Parse(FeedError::TooFewEntries {
+                found: 3,
+                minimum: 10,
+                ..
+            }),
             ..
         }
     ));
@@ -431,7 +454,8 @@ fn proxy_carries_download() {
 fn disabled_feed_is_not_downloaded() {
     let mut fixture = Fixture::new();
     fixture.feed("good", Route::ok("bad.example\n"));
-    fixture.feed_with("off", Route::ok("off.example\n"), "enabled = false\n");
+    let options = "format = \"plain\"\nenabled = false\n";
+    fixture.feed_with("off", Route::ok("off.example\n"), options);
     fixture.update();
 
     assert!(fixture.server.received("off.txt").is_empty());
@@ -448,6 +472,37 @@ fn custom_tree_wins_over_feed() {
     let set = fixture.store();
     let hit = set.lookup_domain("shared.example").unwrap();
     assert_eq!(set.reference(hit.source), "(custom)");
+}
+
+#[test]
+fn feed_reference_reaches_store() {
+    let mut fixture = Fixture::new();
+    fixture.feed("good", Route::ok("bad.example\n"));
+    fixture.update();
+
+    let set = fixture.store();
+    let hit = set.lookup_domain("bad.example").unwrap();
+    assert_eq!(set.reference(hit.source), "good.example.org");
+}
+
+#[test]
+fn shared_indicator_keeps_every_source() {
+    let mut fixture = Fixture::new();
+    write_file(fixture.dir.path(), "custom/mine.txt", "shared.example\n");
+    fixture.feed("one", Route::ok("shared.example\n"));
+    fixture.feed("two", Route::ok("shared.example\n"));
+    fixture.trails = "[\"static\", \"custom\"]".to_owned();
+    fixture.update();
+
+    let set = fixture.store();
+    let query = Query::Domain("shared.example".to_owned());
+    let expected = [
+        ("mine", "(custom)"),
+        ("one (malware)", "one.example.org"),
+        ("two (malware)", "two.example.org"),
+    ]
+    .map(|(info, reference)| (info.to_owned(), reference.to_owned()));
+    assert_eq!(inspect::lookup(&set, &query)[0].sources, expected);
 }
 
 #[test]
