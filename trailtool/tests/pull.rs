@@ -325,6 +325,19 @@ fn stats_counts_domains() {
 }
 
 #[test]
+fn stats_lists_sources() {
+    let publisher = Publisher::new();
+    publisher.build("alpha.example", "key");
+
+    let stats = publisher.run(&["stats", "--store", "out/trails.store"]);
+
+    let listed = stdout(&stats)
+        .lines()
+        .any(|line| line.trim() == "1  x (malware) [(static)]");
+    assert!(listed, "{}", stdout(&stats));
+}
+
+#[test]
 fn pull_from_config_file() {
     let publisher = Publisher::new();
     let (store, signature) = publisher.build("alpha.example", "key");

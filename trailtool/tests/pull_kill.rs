@@ -1,6 +1,6 @@
 //! Crash safety of `pull`: the process is killed with SIGKILL at random moments while a large
-//! store is served slowly, and after every kill the installed store must still open as
-//! either the old or the new store, with at most one temporary file beside it.
+//! store is served slowly. After every kill the installed store must still open as either
+//! the old or the new store, with at most one temporary file beside it.
 
 mod support;
 
