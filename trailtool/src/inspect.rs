@@ -77,11 +77,12 @@ impl fmt::Display for Match {
         writeln!(f, "listed: {} ({})", self.trail, self.kind)?;
         writeln!(f, "  info:      {}", self.info)?;
         writeln!(f, "  reference: {}", self.reference)?;
-        write!(f, "  sources:  ")?;
-        for (info, reference) in &self.sources {
-            write!(f, " {info} [{reference}]")?;
-        }
-        Ok(())
+        let sources: Vec<String> = self
+            .sources
+            .iter()
+            .map(|(info, reference)| format!("{info} [{reference}]"))
+            .collect();
+        write!(f, "  sources:   {}", sources.join(", "))
     }
 }
 

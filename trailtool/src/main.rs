@@ -17,6 +17,15 @@ use trailwatch_trailset::TrailSet;
 /// A command failed; its message already names the file, URL or value and the cause.
 type Failure = Box<dyn Error>;
 
+/// Prints a line to standard output and ignores write errors, so that `stats | head` does
+/// not panic on the closed pipe and an update whose reader went away still writes its store.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
@@ -40,12 +49,12 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Update { config } => update(config.as_deref()),
         Command::Lookup { store, indicator } => lookup(&store, &indicator),
         Command::Stats { store } => {
-            print!("{}", inspect::stats(&TrailSet::open(&store)?));
+            say!("{}", inspect::stats(&TrailSet::open(&store)?).trim_end());
             Ok(ExitCode::SUCCESS)
         }
         Command::Keygen { output } => {
             sign::generate_key(&output)?;
-            println!(
+            say!(
                 "wrote the secret key {} and the public key {}",
                 output.display(),
                 sign::public_key_path(&output).display()
@@ -54,7 +63,7 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Sign { key, store } => {
             let path = sign::sign_file(&sign::read_signing_key(&key)?, &store)?;
-            println!("wrote {}", path.display());
+            say!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { public_key, store } => verify(&public_key, &store),
@@ -90,7 +99,7 @@ fn compile(
 ) -> Result<ExitCode, Failure> {
     let whitelist = load_whitelist(whitelist)?;
     let compiled = compile_trees(trails, whitelist.as_ref(), output)?;
-    println!(
+    say!(
         "wrote {} ({} bytes): {}",
         output.display(),
         compiled.bytes,
@@ -108,8 +117,8 @@ fn update(config: Option<&Path>) -> Result<ExitCode, Failure> {
         None => Config::default(),
     };
 
-    let report = run_update(&config, &mut |feed: &FeedReport| println!("{feed}"))?;
-    println!("{report}");
+    let report = run_update(&config, &mut |feed: &FeedReport| say!("{feed}"))?;
+    say!("{report}");
     Ok(update_exit_code(&report))
 }
 
@@ -132,11 +141,11 @@ fn lookup(store: &Path, indicator: &str) -> Result<ExitCode, Failure> {
 
     let matches = inspect::lookup(&set, &query);
     if matches.is_empty() {
-        println!("not listed: {indicator}");
+        say!("not listed: {indicator}");
         return Ok(ExitCode::from(1));
     }
     for found in matches {
-        println!("{found}");
+        say!("{found}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -145,11 +154,11 @@ fn verify(public_key: &Path, store: &Path) -> Result<ExitCode, Failure> {
     let key = sign::read_verifying_key(public_key)?;
     match sign::verify_file(&key, store) {
         Ok(()) => {
-            println!("valid signature: {}", store.display());
+            say!("valid signature: {}", store.display());
             Ok(ExitCode::SUCCESS)
         }
         Err(SignError::Mismatch) => {
-            println!("{}: {}", store.display(), SignError::Mismatch);
+            say!("{}: {}", store.display(), SignError::Mismatch);
             Ok(ExitCode::from(1))
         }
         Err(error) => Err(error.into()),
@@ -172,8 +181,8 @@ fn pull_settings(config: &Config) -> Result<(PullSource, PathBuf, DownloadConfig
 fn pull_once(source: &PullSource, store: &Path, options: &DownloadConfig) -> Result<(), Failure> {
     let started = Instant::now();
     match pull(source, store, options)? {
-        PullOutcome::Unchanged => println!("{}: unchanged", store.display()),
-        PullOutcome::Installed { bytes, counts } => println!(
+        PullOutcome::Unchanged => say!("{}: unchanged", store.display()),
+        PullOutcome::Installed { bytes, counts } => say!(
             "{}: installed {bytes} bytes from {} in {:.2} s ({counts})",
             store.display(),
             source.update_url,
