@@ -53,6 +53,13 @@ impl Inspector {
         &self.trails
     }
 
+    /// Swaps in a new trail set between two frames; stream buffers and throttle state stay.
+    pub fn replace_trails(&mut self, trails: TrailSet) {
+        self.trails = trails;
+        self.counters.trails_loaded = self.trails.len() as u64;
+        self.counters.trail_reloads += 1;
+    }
+
     /// Inspects one captured frame.
     pub fn on_frame(&mut self, link: LinkType, frame: &Frame<'_>) {
         self.counters.packets_read += 1;

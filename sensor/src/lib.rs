@@ -14,3 +14,4 @@ pub mod run;
 pub mod signals;
 pub mod stats;
 pub mod streams;
+pub mod trails;

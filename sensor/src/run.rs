@@ -5,9 +5,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use log::{info, warn};
 use trailwatch_event::LogWriter;
-use trailwatch_trailset::{LoadReport, TrailDir, TrailSet, Whitelist};
 
 use crate::capture::{self, ReadEnd};
 use crate::cli::Args;
@@ -16,9 +15,7 @@ use crate::inspect::Inspector;
 use crate::output::EventSink;
 use crate::signals;
 use crate::stats::Counters;
-
-/// Folder of the bundled trails on an installed sensor.
-pub const INSTALLED_TRAILS: &str = "/usr/share/trailwatch/trails";
+use crate::trails::{self, StoreWatcher};
 
 /// A problem that stops the run before any packet is read.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +28,15 @@ pub enum RunError {
 
     #[error("cannot load trails (--trails): {0}")]
     Trails(#[source] trailwatch_trailset::TrailError),
+
+    #[error("cannot open the trail store (--trails): {0}")]
+    Store(#[source] trailwatch_trailset::StoreError),
+
+    #[error(
+        "--trails takes either text trail folders or one compiled store file, not both or \
+         several stores"
+    )]
+    MixedTrails,
 
     #[error("cannot load the whitelist (--whitelist): {0}")]
     Whitelist(#[source] trailwatch_trailset::TrailError),
@@ -85,7 +91,7 @@ pub fn run(args: &Args) -> Result<Outcome, RunError> {
         None => None,
     };
 
-    let trails = load_trails(args)?;
+    let trails = trails::load(args)?;
     let ignore = match &args.ignore {
         Some(path) => IgnoreList::load(path)?,
         None => IgnoreList::default(),
@@ -105,13 +111,17 @@ pub fn run(args: &Args) -> Result<Outcome, RunError> {
     inspector.counters.trails_loaded = inspector.trails().len() as u64;
     inspector.counters.trails_load_ms = trails.load_ms;
 
+    let mut watcher = trails
+        .store
+        .map(|path| StoreWatcher::new(path, trails.whitelist));
+
     let started = Instant::now();
     let mut failed_files = 0;
     for path in &args.read {
         if signals::stop_requested() {
             break;
         }
-        if !read_one(&mut inspector, path) {
+        if !read_one(&mut inspector, watcher.as_mut(), path) {
             failed_files += 1;
         }
     }
@@ -146,10 +156,28 @@ pub fn run(args: &Args) -> Result<Outcome, RunError> {
     })
 }
 
-/// Reads one capture file; returns false when it could not be read to its end.
-fn read_one(inspector: &mut Inspector, path: &Path) -> bool {
+/// Number of frames between two calls to the store watcher, which itself looks at the file at
+/// most once a second.
+const WATCH_EVERY_FRAMES: u64 = 4096;
+
+/// Reads one capture file; returns false when it could not be read to its end. Between two
+/// frames, a replaced store file is mapped and swapped in, so no frame is skipped.
+fn read_one(
+    inspector: &mut Inspector,
+    mut watcher: Option<&mut StoreWatcher>,
+    path: &Path,
+) -> bool {
     let name = path.display();
-    let on_frame = |link, frame: &capture::Frame<'_>| inspector.on_frame(link, frame);
+    let mut frames = 0u64;
+    let on_frame = |link, frame: &capture::Frame<'_>| {
+        frames += 1;
+        if frames.is_multiple_of(WATCH_EVERY_FRAMES) {
+            if let Some(set) = watcher.as_mut().and_then(|watcher| watcher.poll()) {
+                inspector.replace_trails(set);
+            }
+        }
+        inspector.on_frame(link, frame);
+    };
     let report = match capture::read_file(path, signals::stop_requested, on_frame) {
         Ok(report) => report,
         Err(error) => {
@@ -189,102 +217,6 @@ fn read_one(inspector: &mut Inspector, path: &Path) -> bool {
             true
         }
     }
-}
-
-struct LoadedTrails {
-    set: TrailSet,
-    load_ms: f64,
-}
-
-fn load_trails(args: &Args) -> Result<LoadedTrails, RunError> {
-    let dirs = match args.trails.is_empty() {
-        true => default_trail_dirs()?,
-        false => args
-            .trails
-            .iter()
-            .map(|path| TrailDir { path: path.clone() })
-            .collect(),
-    };
-    let whitelist = match &args.whitelist {
-        Some(path) => Some(Whitelist::load(path).map_err(RunError::Whitelist)?),
-        None => None,
-    };
-
-    let started = Instant::now();
-    let (set, report) = TrailSet::load(&dirs, whitelist.as_ref()).map_err(RunError::Trails)?;
-    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
-
-    report_bad_lines(&report);
-    let folders: Vec<String> = dirs
-        .iter()
-        .map(|dir| dir.path.display().to_string())
-        .collect();
-    info!(
-        "loaded {} trails from {} files in {:.0} ms ({})",
-        set.len(),
-        report.files,
-        load_ms,
-        folders.join(", ")
-    );
-    if set.is_empty() {
-        warn!(
-            "no trails loaded from {}: no event can match a trail",
-            folders.join(", ")
-        );
-    }
-    debug!(
-        "trail counts: {:?}, duplicates: {}",
-        report.counts, report.duplicates
-    );
-    Ok(LoadedTrails { set, load_ms })
-}
-
-/// Number of unusable trail lines listed at warning level. The rest are listed at debug level
-/// (`-v`). The public lists contain a few dozen typos, and listing them all on every start
-/// would bury a mistake in a custom list.
-const BAD_LINES_SHOWN: usize = 5;
-
-fn report_bad_lines(report: &LoadReport) {
-    for (index, bad) in report.bad_lines.iter().enumerate() {
-        let (file, line) = (bad.file.display(), bad.line);
-        let message = format!(
-            "{file}:{line}: skipped trail {:?}: {}",
-            bad.text, bad.reason
-        );
-        if index < BAD_LINES_SHOWN {
-            warn!("{message}");
-        } else {
-            debug!("{message}");
-        }
-    }
-    if report.bad_line_total > BAD_LINES_SHOWN {
-        let more = report.bad_line_total - BAD_LINES_SHOWN;
-        let listed = report.bad_lines.len().saturating_sub(BAD_LINES_SHOWN);
-        warn!(
-            "{more} more unusable trail lines skipped ({listed} of them listed with -v); the \
-             rest of each file was loaded"
-        );
-    }
-}
-
-/// Returns the bundled trail folders: the installed copy if present, else the source tree's.
-fn default_trail_dirs() -> Result<Vec<TrailDir>, RunError> {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source_tree = manifest_dir.parent().unwrap_or(manifest_dir).join("trails");
-    let root = [PathBuf::from(INSTALLED_TRAILS), source_tree]
-        .into_iter()
-        .find(|root| root.join("static").is_dir())
-        .ok_or_else(|| RunError::NoDefaultTrails(PathBuf::from(INSTALLED_TRAILS)))?;
-
-    let mut dirs = vec![TrailDir {
-        path: root.join("static"),
-    }];
-    if root.join("custom").is_dir() {
-        dirs.push(TrailDir {
-            path: root.join("custom"),
-        });
-    }
-    Ok(dirs)
 }
 
 fn host_name() -> String {

@@ -33,6 +33,8 @@ pub struct Counters {
     pub write_errors: u64,
     pub streams: StreamStats,
     pub trails_loaded: u64,
+    /// New trail stores mapped while running.
+    pub trail_reloads: u64,
     pub trails_load_ms: f64,
     pub process_ms: f64,
 }
@@ -61,6 +63,7 @@ impl Default for Counters {
             write_errors: 0,
             streams: StreamStats::default(),
             trails_loaded: 0,
+            trail_reloads: 0,
             trails_load_ms: 0.0,
             process_ms: 0.0,
         }
@@ -166,6 +169,7 @@ impl Counters {
                 "capped": self.streams.capped,
             },
             "trails_loaded": self.trails_loaded,
+            "trail_reloads": self.trail_reloads,
             "trails_load_ms": self.trails_load_ms,
             "process_ms": self.process_ms,
         })
