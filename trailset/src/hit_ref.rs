@@ -73,7 +73,7 @@ impl TrailSet {
     /// in the order they were added, then the others in the order they were added. The
     /// primary is the source the hit reports.
     ///
-    /// Yields nothing when this set holds no such trail, for example for a hit from another
+    /// Yields nothing when this set contains no such trail, for example for a hit from another
     /// set. The whitelist plays no part: a hit exists only for trails it did not silence.
     ///
     /// ```

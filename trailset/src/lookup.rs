@@ -54,7 +54,7 @@ pub struct EndpointHits {
 
 impl TrailSet {
     /// Looks up one packet endpoint among address, CIDR and `address:port` trails: the same
-    /// answers as [`TrailSet::lookup_ip`] and [`TrailSet::lookup_ip_port`], but an IPv4
+    /// results as [`TrailSet::lookup_ip`] and [`TrailSet::lookup_ip_port`], but an IPv4
     /// address that no trail can match costs a single cached filter probe and a coverage
     /// check.
     pub fn lookup_endpoint(&self, ip: IpAddr, port: Option<u16>) -> EndpointHits {

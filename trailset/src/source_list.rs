@@ -1,6 +1,6 @@
 //! The builder's source lists: every source of an indicator, in precedence order.
 //!
-//! While loading, each table entry holds a value naming either one source or an interned
+//! While loading, each table entry contains a value naming either one source or an interned
 //! list of several. Custom sources come first, in the order they listed the indicator, and
 //! the other sources follow in the same order, so the first member is the primary source
 //! that lookups report. Lists are interned because few distinct combinations exist: most
@@ -22,7 +22,7 @@ pub(crate) struct SourceLists {
     added: FxHashMap<(u32, SourceId), u32>,
 }
 
-/// What a builder value names.
+/// The sources a builder value names.
 pub(crate) enum Value<'a> {
     Single(SourceId),
     List(u32, &'a [SourceId]),

@@ -2,8 +2,8 @@
 //! allocation per entry.
 //!
 //! Every entry is a record in one byte arena: the key length (`u16`, little-endian), the
-//! entry's value (`u32`) and the key. The hash table holds 8-byte slots with the record's
-//! offset and 32 bits of the key's hash, so growing the table rehashes without touching the
+//! entry's value (`u32`) and the key. The hash table contains 8-byte slots with the record's
+//! offset and 32 bits of the key's hash. Growing the table so rehashes without touching the
 //! arena, and iterating the entries walks the arena in insertion order.
 
 use hashbrown::hash_table::Entry;

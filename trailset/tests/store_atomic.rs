@@ -1,4 +1,4 @@
-//! Replacing a store file while readers open it: every open sees a whole store.
+//! Replacing a store file while readers open it: every open reads a whole store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

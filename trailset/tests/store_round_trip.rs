@@ -1,5 +1,5 @@
 //! A set compiled from text, the same store reopened from its bytes, and the same store
-//! mapped from a file answer every lookup alike.
+//! mapped from a file return the same result for every lookup.
 
 use std::net::IpAddr;
 
@@ -67,7 +67,7 @@ fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
-/// Every lookup answer of a set over the fixed queries, with the info text of each hit.
+/// Returns the result of every lookup over the fixed queries, with the info text of each hit.
 fn answers(set: &TrailSet) -> Vec<String> {
     let mut answers = Vec::new();
     for text in ADDRESSES {

@@ -10,8 +10,8 @@ fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
-/// A set from a static tree, a feed, a custom tree and a second feed, added in that order,
-/// all listing `evil.example`, `1.2.3.4` and `1.2.3.4:443`.
+/// Builds a set from a static tree, a feed, a custom tree and a second feed, added in that
+/// order, which all list `evil.example`, `1.2.3.4` and `1.2.3.4:443`.
 fn layered() -> TrailSet {
     let root = tempfile::tempdir().unwrap();
     let static_tree = root.path().join("static");

@@ -8,7 +8,7 @@ use crate::store::layout::STORE_FORMAT_VERSION;
 /// The command that rebuilds a store, named in the fix of every format error.
 const RECOMPILE: &str = "recompile it with `trailwatch-trails compile`";
 
-/// Why store bytes were rejected. Each message ends with the fix.
+/// The reason store bytes were rejected. Each message ends with the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The bytes do not start with the store magic.
@@ -60,7 +60,7 @@ pub enum FormatError {
     Inconsistent {
         /// The section name, or "section table".
         section: &'static str,
-        /// What is wrong.
+        /// The problem found.
         reason: &'static str,
     },
 
@@ -93,7 +93,7 @@ pub enum StoreError {
     /// The store file, its folder or a temporary file could not be read or written.
     #[error("failed to {action} {}: {source}", path.display())]
     Io {
-        /// What was being done: "open", "read", "map", "write", "rename"...
+        /// The operation that failed, such as "open", "read", "map" or "write".
         action: &'static str,
         /// The file or folder concerned.
         path: PathBuf,
@@ -106,7 +106,7 @@ pub enum StoreError {
     Invalid {
         /// The file the bytes came from, or `None` for bytes passed in memory.
         path: Option<PathBuf>,
-        /// What is wrong with them.
+        /// The problem with them.
         problem: FormatError,
     },
 }

@@ -16,7 +16,7 @@ pub(crate) struct Header {
 }
 
 /// Checks the fixed header at the start of a store of `actual_len` bytes: the magic, the
-/// version, the flags, the total length and the section count. `start` holds the first
+/// version, the flags, the total length and the section count. `start` contains the first
 /// bytes, up to the whole header.
 pub(crate) fn check_header(start: &[u8], actual_len: u64) -> Result<Header, FormatError> {
     let magic_len = start.len().min(MAGIC.len());

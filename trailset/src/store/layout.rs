@@ -24,10 +24,10 @@ pub(crate) const RESERVED_AT: usize = 36;
 /// Every section starts at a multiple of this.
 pub(crate) const SECTION_ALIGN: usize = 8;
 
-/// The most sections a version-1 store can have: one per kind.
+/// The number of sections of a version-1 store: one per kind.
 pub(crate) const MAX_SECTIONS: usize = SectionKind::ALL.len();
 
-/// What a section contains. The discriminant is the kind number in the section table.
+/// The content type of a section. The discriminant is the kind number in the section table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum SectionKind {
     Strings = 1,
@@ -72,7 +72,7 @@ impl SectionKind {
             .find(|kind| *kind as u32 == number)
     }
 
-    /// The name used in error messages and in `FORMAT.md`.
+    /// Returns the name used in error messages and in `FORMAT.md`.
     pub(crate) fn name(self) -> &'static str {
         match self {
             SectionKind::Strings => "strings",

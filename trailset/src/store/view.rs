@@ -12,10 +12,10 @@ use crate::store::sources::SourcesView;
 use crate::store::text::TextView;
 use crate::url_table::UrlView;
 
-/// Where each table of a store lies, with its parsed header.
+/// The position and parsed header of each table of a store.
 ///
-/// Holds offsets rather than slices, so the owner of the bytes can hold the view too. Every
-/// lookup passes the same bytes back in.
+/// The view stores offsets rather than slices, so the owner of the bytes can own the view
+/// too. Every lookup passes the same bytes back in.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct StoreView {
     pub(crate) sources: SourcesView,

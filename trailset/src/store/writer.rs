@@ -223,8 +223,7 @@ fn drop_whitelisted(builder: &mut Builder, whitelist: &Whitelist) {
     builder.report.whitelisted += ips + ports + blocks + domains + tlds;
 }
 
-/// How the builder's values become store references, and how many indicators each source
-/// has.
+/// The store reference of each builder value, and the indicator count of each source.
 struct References {
     source_count: usize,
     /// The store list number of each builder list, or `u32::MAX` for a list no entry uses.
