@@ -131,8 +131,10 @@ impl fmt::Display for LoadReport {
             self.counts.total(),
             self.files
         )?;
-        if self.feeds > 0 {
-            write!(f, " and {} feeds", self.feeds)?;
+        match self.feeds {
+            0 => {}
+            1 => write!(f, " and 1 feed")?,
+            feeds => write!(f, " and {feeds} feeds")?,
         }
         write!(
             f,
@@ -193,6 +195,19 @@ mod tests {
         let expected = "malware/apt_darkhotel.txt:250: \"support¬forum.org\" contains '¬', \
                         which is not valid in a host name";
         assert_eq!(bad.to_string(), expected);
+    }
+
+    #[test]
+    fn summary_names_one_feed() {
+        let report = LoadReport {
+            files: 2,
+            feeds: 1,
+            ..LoadReport::default()
+        };
+
+        assert!(report
+            .to_string()
+            .starts_with("0 indicators from 2 files and 1 feed in"));
     }
 
     #[test]

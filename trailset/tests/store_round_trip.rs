@@ -175,3 +175,11 @@ fn empty_set_round_trips() {
     assert!(reopened.is_empty());
     assert_eq!(reopened.lookup_domain("evil.com"), None);
 }
+
+#[test]
+fn compiling_twice_gives_same_bytes() {
+    let first = compiled();
+    let second = compiled();
+
+    assert_eq!(first.store_bytes(), second.store_bytes());
+}

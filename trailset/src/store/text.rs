@@ -65,8 +65,9 @@ impl TextStats {
     }
 }
 
-/// Writes the table of the keys and source references that `entries` yields, which it calls
-/// twice and which must yield the keys `stats` was computed from, each once.
+/// Writes the table of the keys and source references that `entries` yields. It calls
+/// `entries` twice, and both times it must yield the keys `stats` was computed from, in the
+/// same order, each once.
 pub(crate) fn write_text<'a, I>(
     out: &mut Vec<u8>,
     stats: &TextStats,
@@ -78,12 +79,16 @@ pub(crate) fn write_text<'a, I>(
     let buckets = stats.buckets();
     let record_len = |key: &[u8]| varint_len(key.len() as u32) + key.len() + ref_width;
 
+    // The first pass hashes every key once and remembers its bucket for the second.
     let mut filter = FilterBuilder::new(stats.keys);
     let mut offsets = vec![0u32; buckets + 1];
+    let mut key_buckets = Vec::with_capacity(stats.keys);
     for (key, _) in entries() {
         let hash = hash_key(key);
         filter.insert(hash);
-        if let Some(size) = offsets.get_mut(bucket_of(hash, buckets) + 1) {
+        let bucket = bucket_of(hash, buckets);
+        key_buckets.push(bucket as u32);
+        if let Some(size) = offsets.get_mut(bucket + 1) {
             *size += record_len(key) as u32;
         }
     }
@@ -108,8 +113,8 @@ pub(crate) fn write_text<'a, I>(
     out.resize(arena_start + stats.arena_len(ref_width), 0);
     let arena = &mut out[arena_start..];
     let mut record = Vec::with_capacity(16);
-    for (key, reference) in entries() {
-        let Some(cursor) = offsets.get_mut(bucket_of(hash_key(key), buckets)) else {
+    for ((key, reference), bucket) in entries().zip(key_buckets) {
+        let Some(cursor) = offsets.get_mut(bucket as usize) else {
             continue;
         };
         record.clear();
