@@ -191,8 +191,12 @@ fn leading_empty_lines_len(buf: &[u8]) -> usize {
 
 /// Returns the length of the method if `buf` starts with a known method and a space.
 fn method_len(buf: &[u8]) -> Option<usize> {
+    // Every method is upper case, so comparing the first byte first rejects most payloads
+    // that are not HTTP without a full comparison against each method.
+    let first = buf.first()?.to_ascii_uppercase();
     METHODS
         .iter()
+        .filter(|method| method.as_bytes().first() == Some(&first))
         .find(|method| {
             starts_with_ignore_case(buf, method.as_bytes()) && buf.get(method.len()) == Some(&b' ')
         })
