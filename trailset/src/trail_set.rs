@@ -117,6 +117,11 @@ impl TrailSet {
     ///
     /// The set has an empty whitelist; attach one with [`TrailSet::with_whitelist`]. Errors
     /// name the path and the fix.
+    ///
+    /// NOTE: a store written by [`write_store_atomic`](crate::write_store_atomic) leaves the
+    /// page cache, so lookups map it 64 KiB at a time. A store copied into place by other
+    /// tools may stay cached in 2 MiB folios (Linux 6.x), and then each page a lookup touches
+    /// maps 2 MiB into the resident set until the kernel evicts those pages.
     pub fn open(path: &Path) -> Result<TrailSet, StoreError> {
         let map = map_store(path)?;
         TrailSet::from_store(StoreBytes::Mapped(map), Checksum::AlreadyVerified).map_err(
