@@ -191,8 +191,8 @@ fn leading_empty_lines_len(buf: &[u8]) -> usize {
 
 /// Returns the length of the method if `buf` starts with a known method and a space.
 fn method_len(buf: &[u8]) -> Option<usize> {
-    // Every method is upper case, so comparing the first byte first rejects most payloads
-    // that are not HTTP without a full comparison against each method.
+    // Every method is upper case, so testing the upper-cased first byte rejects most payloads
+    // that are not HTTP before any full comparison.
     let first = buf.first()?.to_ascii_uppercase();
     METHODS
         .iter()
