@@ -82,6 +82,10 @@ enum Command {
         /// next to this executable].
         #[arg(long)]
         sensor: Option<PathBuf>,
+        /// Trails the sensor loads, passed to it as `--trails`: a compiled store file or a text
+        /// trail folder [default: the sensor's own default set].
+        #[arg(long, value_name = "PATH")]
+        sensor_trails: Option<PathBuf>,
         /// Directory for the capture, sensor logs, stats and command output
         /// [default: trailwatch-bench in the system temporary directory].
         #[arg(long)]
@@ -150,6 +154,7 @@ fn execute(command: Command) -> Result<(), String> {
             trails,
             hit_ratio,
             sensor,
+            sensor_trails,
             workdir,
             repeats,
             json_out,
@@ -164,6 +169,7 @@ fn execute(command: Command) -> Result<(), String> {
             let options = run::RunOptions {
                 gen,
                 sensor,
+                sensor_trails,
                 workdir,
                 repeats,
             };

@@ -27,6 +27,8 @@ const DEFAULT_SENSOR: &str = concat!(
 pub struct RunOptions {
     pub gen: GenOptions,
     pub sensor: Option<PathBuf>,
+    /// Passed to the sensor as `--trails` when set.
+    pub sensor_trails: Option<PathBuf>,
     pub workdir: PathBuf,
     /// How many times tcpdump and the sensor each run; the best time counts.
     pub repeats: u32,
@@ -128,7 +130,13 @@ pub fn run(options: &RunOptions) -> Result<BenchResult, RunError> {
     );
     let mut sensor_runs = Vec::new();
     for index in 0..options.repeats {
-        sensor_runs.push(run_sensor(&sensor, &capture, &options.workdir, index)?);
+        sensor_runs.push(run_sensor(
+            &sensor,
+            options.sensor_trails.as_deref(),
+            &capture,
+            &options.workdir,
+            index,
+        )?);
     }
 
     Ok(BenchResult::new(
@@ -250,6 +258,7 @@ fn run_checked(
 /// One sensor run with a fresh log directory; returns its usage and stats.
 fn run_sensor(
     sensor: &Path,
+    trails: Option<&Path>,
     capture: &Path,
     workdir: &Path,
     index: u32,
@@ -268,7 +277,7 @@ fn run_sensor(
         fs::remove_file(&stats_path).map_err(workdir_error)?;
     }
 
-    let args: Vec<OsString> = vec![
+    let mut args: Vec<OsString> = vec![
         "-r".into(),
         capture.into(),
         "--log-dir".into(),
@@ -276,6 +285,10 @@ fn run_sensor(
         "--stats-json".into(),
         stats_path.clone().into(),
     ];
+    if let Some(trails) = trails {
+        args.push("--trails".into());
+        args.push(trails.into());
+    }
     let usage = run_checked(sensor, &args, &output_files(workdir, "sensor", index))?;
 
     let stats_error = |message: String| RunError::Stats {
