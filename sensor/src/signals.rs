@@ -10,9 +10,10 @@ extern "C" fn request_stop(_signal: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::Relaxed);
 }
 
-/// Makes the first SIGINT or SIGTERM request a clean stop; a second one of the same kind ends
-/// the process at once (`SA_RESETHAND` restores the default action). The handlers are installed
-/// without `SA_RESTART`, so a read blocked on a quiet pipe returns and the stop is seen.
+/// Makes the first SIGINT or SIGTERM request a clean stop. A second one of the same kind ends
+/// the process at once, because `SA_RESETHAND` restores the default action. The handlers are
+/// installed without `SA_RESTART`, so a read blocked on a quiet pipe returns and the stop is
+/// seen.
 pub fn install() -> nix::Result<()> {
     let flags = SaFlags::SA_RESETHAND;
     let action = SigAction::new(SigHandler::Handler(request_stop), flags, SigSet::empty());

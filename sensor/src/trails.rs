@@ -1,5 +1,5 @@
-//! Where the sensor's trails come from: text trail trees compiled at start-up, or a compiled
-//! store file that is memory-mapped and swapped for a new one when it is replaced on disk.
+//! Trail sources of the sensor: text trail trees compiled at start-up, or a compiled store file
+//! that is memory-mapped and swapped for a new one when it is replaced on disk.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
