@@ -45,7 +45,16 @@ fn walk(
 
     for name in entries {
         let path = folder.join(&name);
-        let metadata = fs::metadata(&path).map_err(|source| io_error(&path, source))?;
+        let metadata = match fs::metadata(&path) {
+            Ok(metadata) => metadata,
+            // A symbolic link to nothing (an editor's lock file, a removed list) must not
+            // stop the whole load.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                log::warn!("{}: skipped, a symbolic link to nothing", path.display());
+                continue;
+            }
+            Err(source) => return Err(io_error(&path, source)),
+        };
 
         if metadata.is_dir() {
             walk(&path, &relative.join(&name), ancestors, files)?;
@@ -78,6 +87,15 @@ mod tests {
             .into_iter()
             .map(|file| file.relative.to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn dangling_symlink_is_skipped() {
+        let tree = tempfile::tempdir().unwrap();
+        fs::write(tree.path().join("good.txt"), "evil.com\n").unwrap();
+        std::os::unix::fs::symlink("/nonexistent/list.txt", tree.path().join("gone.txt")).unwrap();
+
+        assert_eq!(relative_paths(tree.path()), vec!["good.txt".to_string()]);
     }
 
     #[test]
