@@ -15,9 +15,10 @@ pub struct Args {
     #[arg(short = 'r', long = "read", value_name = "FILE", required = true)]
     pub read: Vec<PathBuf>,
 
-    /// Trail tree (folders of `<category>/<name>.txt` lists) to load. Repeatable. Files under a
-    /// folder named `custom` take precedence and get reference `(custom)`. Default: the bundled
-    /// trail set.
+    /// Trail tree (folders of `<category>/<name>.txt` lists) to load, repeatable, or one
+    /// compiled store file from `trailwatch-trails compile`. Files under a folder named `custom`
+    /// take precedence and get reference `(custom)`. Default: /data/trails/trails.store when it
+    /// exists, else the bundled trail set.
     #[arg(long = "trails", value_name = "PATH")]
     pub trails: Vec<PathBuf>,
 

@@ -157,8 +157,8 @@ pub fn run(args: &Args) -> Result<Outcome, RunError> {
 }
 
 /// Number of frames between two calls to the store watcher, which itself looks at the file at
-/// most once a second.
-const WATCH_EVERY_FRAMES: u64 = 4096;
+/// most once a second. Low, so that a new store is mapped soon also on a quiet link.
+const WATCH_EVERY_FRAMES: u64 = 256;
 
 /// Reads one capture file; returns false when it could not be read to its end. Between two
 /// frames, a replaced store file is mapped and swapped in, so no frame is skipped.

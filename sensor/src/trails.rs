@@ -68,7 +68,13 @@ pub fn load(args: &Args) -> Result<LoadedTrails, RunError> {
 /// Returns the store file to map: the one `--trails` names, or the device store when no
 /// `--trails` is given and it exists.
 fn store_path(args: &Args) -> Result<Option<PathBuf>, RunError> {
-    let files: Vec<&PathBuf> = args.trails.iter().filter(|path| path.is_file()).collect();
+    // Anything that exists and is not a folder is taken as a store, so that a FIFO or device
+    // gets the store's "not a regular file" error rather than a folder error.
+    let files: Vec<&PathBuf> = args
+        .trails
+        .iter()
+        .filter(|path| path.exists() && !path.is_dir())
+        .collect();
     match files.as_slice() {
         [] if args.trails.is_empty() && Path::new(DEVICE_STORE).is_file() => {
             Ok(Some(PathBuf::from(DEVICE_STORE)))

@@ -307,3 +307,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fifo_rejected_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trails.store");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // With no writer, a blocking open of a FIFO would wait forever.
+    let error = TrailSet::open(&fifo).err().unwrap().to_string();
+    assert!(error.contains("not a regular file"), "{error}");
+}
+
+#[test]
+fn directory_rejected_as_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = TrailSet::open(dir.path()).err().unwrap().to_string();
+    assert!(!error.is_empty());
+}

@@ -211,6 +211,10 @@ impl<R: Read> Body<'_, R> {
     }
 
     /// Fails when fewer bytes arrived than `Content-Length` announced.
+    ///
+    /// NOTE: without `Content-Length` (a chunked body, or one ended by closing the connection)
+    /// a cut-short plain-text body is not detected: minreq 3 reports end of file inside a
+    /// chunk as a normal end, so the feed's last, cut line can become an indicator.
     fn check_complete(&self) -> Result<(), FetchError> {
         match self.content_length {
             Some(expected) if self.received.count < expected => Err(FetchError::Truncated {

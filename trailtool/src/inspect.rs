@@ -212,7 +212,9 @@ fn describe(
 
 fn strip_scheme(text: &str) -> &str {
     for scheme in ["http://", "https://"] {
-        if text.len() >= scheme.len() && text[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // `get` returns None when the cut would split a multi-byte character.
+        let head = text.get(..scheme.len());
+        if head.is_some_and(|head| head.eq_ignore_ascii_case(scheme)) {
             return &text[scheme.len()..];
         }
     }
@@ -235,6 +237,13 @@ fn host_without_port(host: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scheme_strip_on_non_ascii() {
+        assert_eq!(strip_scheme("пример.рф"), "пример.рф");
+        assert_eq!(strip_scheme("a.com/é"), "a.com/é");
+        assert_eq!(strip_scheme("HTTP://x.example/é"), "x.example/é");
+    }
 
     #[test]
     fn address_parses_as_ip() {

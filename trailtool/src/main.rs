@@ -62,6 +62,9 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { key, store } => {
+            // Signing a file that is not a valid store would publish something every sensor
+            // rejects, so the store is checked first.
+            TrailSet::open(&store)?;
             let path = sign::sign_file(&sign::read_signing_key(&key)?, &store)?;
             say!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)

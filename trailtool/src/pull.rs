@@ -72,6 +72,9 @@ pub enum PullError {
 }
 
 /// Downloads, verifies and installs the published store at `store`.
+///
+/// NOTE: the signature covers the store bytes only, with no serial number or build time, so a
+/// party between the publisher and the sensor can replay an older validly signed store.
 pub fn pull(
     source: &PullSource,
     store: &Path,

@@ -266,9 +266,12 @@ fn signed_corrupt_store_is_rejected() {
     publisher.publish(&store, &signature, "\"a\"");
     publisher.pull("key.pub");
 
-    // A validly signed file that is not a store: the publisher signed the wrong file.
+    // A validly signed file that is not a store: the publisher signed the wrong file. The
+    // `sign` command refuses such a file, so the library signs it here.
     write_file(publisher.dir.path(), "out/trails.store", "not a store\n");
-    publisher.run(&["sign", "--key", "key", "out/trails.store"]);
+    let key = trailwatch_trails::sign::read_signing_key(&publisher.dir.path().join("key")).unwrap();
+    let bogus = publisher.dir.path().join("out/trails.store");
+    trailwatch_trails::sign::sign_file(&key, &bogus).unwrap();
     let store = fs::read(publisher.dir.path().join("out/trails.store")).unwrap();
     let signature = fs::read(publisher.dir.path().join("out/trails.store.sig")).unwrap();
     publisher.publish(&store, &signature, "\"c\"");

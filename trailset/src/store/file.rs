@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,12 +31,22 @@ pub(crate) fn map_store(path: &Path) -> Result<Mmap, StoreError> {
         path: Some(path.to_path_buf()),
         problem,
     };
-    let mut file = File::open(path).map_err(|e| StoreError::io("open", path, e))?;
-    advise_file(&file, FileAdvice::Random);
-    let len = file
+    // O_NONBLOCK, so that a FIFO or device at the path cannot block the open; anything but a
+    // regular file is then rejected.
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| StoreError::io("open", path, e))?;
+    let metadata = file
         .metadata()
-        .map_err(|e| StoreError::io("read", path, e))?
-        .len();
+        .map_err(|e| StoreError::io("read", path, e))?;
+    if !metadata.is_file() {
+        let error = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(StoreError::io("open", path, error));
+    }
+    advise_file(&file, FileAdvice::Random);
+    let len = metadata.len();
 
     let mut header = [0u8; HEADER_LEN];
     let header_len =
