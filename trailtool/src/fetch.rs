@@ -34,6 +34,9 @@ pub enum Fetched {
         validators: Validators,
         /// Body bytes after gzip decoding.
         decoded_bytes: u64,
+        /// Whether a cut-short body would have been detected: the response announced its
+        /// length, or it was gzip-encoded (a cut gzip stream fails to decode).
+        length_checked: bool,
     },
 }
 
@@ -153,6 +156,7 @@ pub fn fetch(
     Ok(Fetched::Body {
         validators,
         decoded_bytes,
+        length_checked: content_length.is_some() || gzip_encoded,
     })
 }
 
@@ -213,8 +217,9 @@ impl<R: Read> Body<'_, R> {
     /// Fails when fewer bytes arrived than `Content-Length` announced.
     ///
     /// NOTE: without `Content-Length` (a chunked body, or one ended by closing the connection)
-    /// a cut-short plain-text body is not detected: minreq 3 reports end of file inside a
-    /// chunk as a normal end, so the feed's last, cut line can become an indicator.
+    /// a cut-short plain-text body is not detected, because minreq 3 reports end of file
+    /// inside a chunk as a normal end. `Fetched::Body::length_checked` tells the caller, and
+    /// the update drops the unterminated last line of such a body.
     fn check_complete(&self) -> Result<(), FetchError> {
         match self.content_length {
             Some(expected) if self.received.count < expected => Err(FetchError::Truncated {

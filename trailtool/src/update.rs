@@ -277,7 +277,7 @@ fn download_feed(
 
     let options = &config.download;
     let (fetched, body) = fetch_to_vec(&feed.url, &validators, options, options.max_bytes)?;
-    let validators = match fetched {
+    let (validators, length_checked) = match fetched {
         Fetched::NotModified => {
             let cached = cache.load(&feed.name)?.ok_or_else(|| {
                 FeedFailure::Fetch(FetchError::Request {
@@ -289,10 +289,22 @@ fn download_feed(
                 indicators: cached.indicators,
             });
         }
-        Fetched::Body { validators, .. } => validators,
+        Fetched::Body {
+            validators,
+            length_checked,
+            ..
+        } => (validators, length_checked),
     };
 
-    let body = String::from_utf8_lossy(&body);
+    // A body whose end cannot be checked may have been cut anywhere, and a cut last line
+    // (`198.51.100.1` of `198.51.100.159`) would become a wrong indicator, so an unterminated
+    // last line of such a body is dropped. That costs one entry of a feed that is served
+    // without a length and does not end in a newline.
+    let body = match (length_checked, body.iter().rposition(|&byte| byte == b'\n')) {
+        (false, Some(last_newline)) => &body[..=last_newline],
+        _ => &body[..],
+    };
+    let body = String::from_utf8_lossy(body);
     let parsed = feeds::parse(feed, &body)?;
     drop(body);
 

@@ -203,6 +203,21 @@ fn cut_body_is_truncated() {
 }
 
 #[test]
+fn unchecked_cut_drops_partial_line() {
+    let mut fixture = Fixture::new();
+    // Cut inside the second line: "198.51.100.15" of "198.51.100.159".
+    let body = "198.51.100.7\n198.51.100.159\n";
+    let cut = Route::ok(body).with_delivery(Delivery::CutWithoutLength(26));
+    fixture.feed("cut", cut);
+
+    fixture.update();
+
+    let store = fixture.store();
+    assert!(listed_ip(&store, "198.51.100.7"));
+    assert!(!listed_ip(&store, "198.51.100.15"));
+}
+
+#[test]
 fn cut_gzip_body_is_truncated() {
     let mut fixture = Fixture::new();
     let cut = Route::gzip(&ips("203.0.113", 200), true).with_delivery(Delivery::CutAfter(60));

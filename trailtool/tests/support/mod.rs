@@ -26,6 +26,9 @@ pub enum Delivery {
     Stall(Duration),
     /// The full `Content-Length`, but only this many body bytes before closing.
     CutAfter(usize),
+    /// No `Content-Length`, and only this many body bytes before closing, so the client
+    /// cannot tell that the body was cut.
+    CutWithoutLength(usize),
     /// Pieces of `chunk` bytes with `delay` between them.
     Slow { chunk: usize, delay: Duration },
 }
@@ -239,7 +242,11 @@ fn respond(mut stream: TcpStream, route: &Route, not_modified: bool) -> std::io:
     for (name, value) in &route.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", route.body.len()));
+    if matches!(route.delivery, Delivery::CutWithoutLength(_)) {
+        head.push_str("\r\n");
+    } else {
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", route.body.len()));
+    }
     stream.write_all(head.as_bytes())?;
     stream.flush()?;
 
@@ -249,7 +256,7 @@ fn respond(mut stream: TcpStream, route: &Route, not_modified: bool) -> std::io:
             thread::sleep(*pause);
             stream.write_all(&route.body)
         }
-        Delivery::CutAfter(sent) => {
+        Delivery::CutAfter(sent) | Delivery::CutWithoutLength(sent) => {
             let sent = (*sent).min(route.body.len());
             stream.write_all(&route.body[..sent])
         }
