@@ -19,7 +19,7 @@ pub const SERVER6: [u8; 16] = [
 const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
 const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 
-/// A DNS query for `name` (type A, recursion desired) with message id `id`.
+/// Builds a DNS query for `name` (type A, recursion desired) with message id `id`.
 pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
     let mut message = Vec::new();
     message.extend_from_slice(&id.to_be_bytes());
@@ -34,7 +34,7 @@ pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
     message
 }
 
-/// A TLS 1.2 ClientHello record carrying `server_name` in its SNI extension.
+/// Builds a TLS 1.2 ClientHello record carrying `server_name` in its SNI extension.
 pub fn client_hello(server_name: &str) -> Vec<u8> {
     let name = server_name.as_bytes();
     let mut sni = Vec::new();
@@ -67,7 +67,7 @@ pub fn client_hello(server_name: &str) -> Vec<u8> {
     record
 }
 
-/// An IPv4 UDP packet (no link header).
+/// Builds an IPv4 UDP packet (no link header).
 pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let builder = PacketBuilder::ipv4(src, dst, 64).udp(sport, dport);
     let mut out = Vec::new();
@@ -75,7 +75,7 @@ pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u
     out
 }
 
-/// An IPv4 TCP segment with PSH+ACK (no link header).
+/// Builds an IPv4 TCP segment with PSH+ACK (no link header).
 pub fn ipv4_tcp(
     src: [u8; 4],
     dst: [u8; 4],
@@ -93,7 +93,7 @@ pub fn ipv4_tcp(
     out
 }
 
-/// An IPv4 TCP SYN (no link header).
+/// Builds an IPv4 TCP SYN (no link header).
 pub fn ipv4_syn(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
     let builder = PacketBuilder::ipv4(src, dst, 64)
         .tcp(sport, dport, 1000, 64240)
@@ -103,7 +103,7 @@ pub fn ipv4_syn(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
     out
 }
 
-/// An IPv6 UDP packet (no link header).
+/// Builds an IPv6 UDP packet (no link header).
 pub fn ipv6_udp(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let builder = PacketBuilder::ipv6(src, dst, 64).udp(sport, dport);
     let mut out = Vec::new();
@@ -111,7 +111,7 @@ pub fn ipv6_udp(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, payload: &
     out
 }
 
-/// An IPv6 TCP SYN (no link header).
+/// Builds an IPv6 TCP SYN (no link header).
 pub fn ipv6_syn(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) -> Vec<u8> {
     let builder = PacketBuilder::ipv6(src, dst, 64)
         .tcp(sport, dport, 1000, 64240)
@@ -136,7 +136,7 @@ pub fn ethernet(tags: &[(u16, u16)], ether_type: u16, inner: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// The ether type for an IP packet, read from its version nibble.
+/// Returns the ether type for an IP packet, read from its version nibble.
 pub fn ip_ether_type(ip: &[u8]) -> u16 {
     if ip[0] >> 4 == 6 {
         0x86dd
@@ -145,7 +145,7 @@ pub fn ip_ether_type(ip: &[u8]) -> u16 {
     }
 }
 
-/// One MPLS label stack entry per label, the last one marked bottom of stack.
+/// Prepends one MPLS label stack entry per label, the last one marked bottom of stack.
 pub fn mpls(labels: &[u32], ip: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for (index, label) in labels.iter().enumerate() {
@@ -157,7 +157,7 @@ pub fn mpls(labels: &[u32], ip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A PPPoE session header and PPP protocol field in front of an IPv4 packet.
+/// Prepends a PPPoE session header and PPP protocol field to an IPv4 packet.
 pub fn pppoe(ip: &[u8]) -> Vec<u8> {
     let mut out = vec![0x11, 0x00, 0x12, 0x34]; // version 1 type 1, code 0, session 0x1234
     out.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
@@ -166,7 +166,7 @@ pub fn pppoe(ip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A Linux cooked (SLL, link type 113) frame.
+/// Builds a Linux cooked (SLL, link type 113) frame around an IP packet.
 pub fn sll(ip: &[u8]) -> Vec<u8> {
     let mut out = vec![0, 0, 0, 1, 0, 6]; // packet type: to us; ARPHRD_ETHER; address length 6
     out.extend_from_slice(&MAC_A);
@@ -176,7 +176,7 @@ pub fn sll(ip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A Linux cooked v2 (SLL2, link type 276) frame.
+/// Builds a Linux cooked v2 (SLL2, link type 276) frame around an IP packet.
 pub fn sll2(ip: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&ip_ether_type(ip).to_be_bytes());
@@ -189,7 +189,7 @@ pub fn sll2(ip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A BSD loopback frame: the address family as a 32-bit number in the given byte order.
+/// Builds a BSD loopback frame: the address family as a 32-bit number in the given byte order.
 pub fn null_loopback(family: u32, big_endian: bool, ip: &[u8]) -> Vec<u8> {
     let mut out = match big_endian {
         true => family.to_be_bytes().to_vec(),
@@ -199,7 +199,7 @@ pub fn null_loopback(family: u32, big_endian: bool, ip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A GRE (version 0, no options) header in front of `inner` with protocol type `protocol`.
+/// Prepends a GRE (version 0, no options) header to `inner` with protocol type `protocol`.
 pub fn gre(protocol: u16, inner: &[u8]) -> Vec<u8> {
     let mut out = vec![0, 0];
     out.extend_from_slice(&protocol.to_be_bytes());
@@ -207,7 +207,7 @@ pub fn gre(protocol: u16, inner: &[u8]) -> Vec<u8> {
     out
 }
 
-/// An IPv4 header with protocol `protocol` around `payload` (for GRE and IP-in-IP).
+/// Wraps `payload` in an IPv4 header with protocol `protocol` (for GRE and IP-in-IP).
 pub fn ipv4_around(src: [u8; 4], dst: [u8; 4], protocol: u8, payload: &[u8]) -> Vec<u8> {
     let total = (20 + payload.len()) as u16;
     let mut out = vec![0x45, 0];
@@ -219,7 +219,7 @@ pub fn ipv4_around(src: [u8; 4], dst: [u8; 4], protocol: u8, payload: &[u8]) -> 
     out
 }
 
-/// A VXLAN header (VNI 42) in front of an inner Ethernet frame.
+/// Prepends a VXLAN header (VNI 42) to an inner Ethernet frame.
 pub fn vxlan(inner_frame: &[u8]) -> Vec<u8> {
     let mut out = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
     out.extend_from_slice(inner_frame);
