@@ -70,3 +70,23 @@ fn missing_folder_is_io_error() {
         Err(trailwatch_trailset::StoreError::Io { .. })
     ));
 }
+
+#[test]
+fn stale_temporary_of_dead_writer_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trails.store");
+    // PID 4194304 is above Linux's maximum PID (2^22), so no process has it.
+    let stale = dir.path().join(".trails.store.tmp-4194304-0");
+    std::fs::write(&stale, b"half a store").unwrap();
+    let unrelated = dir.path().join(".other.store.tmp-4194304-0");
+    std::fs::write(&unrelated, b"another file").unwrap();
+
+    let (bytes, _) = trailwatch_trailset::StoreBuilder::new()
+        .finish(None)
+        .unwrap();
+    trailwatch_trailset::write_store_atomic(&path, &bytes).unwrap();
+
+    assert!(!stale.exists());
+    assert!(unrelated.exists());
+    assert!(path.exists());
+}

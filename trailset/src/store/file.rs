@@ -165,9 +165,10 @@ pub fn write_store_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let error = io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name");
         return Err(StoreError::io("write", path, error));
     };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    remove_stale_temporaries(folder, &prefix);
     let temporary: PathBuf = folder.join(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
+        "{prefix}{}-{}",
         std::process::id(),
         NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
     ));
@@ -196,4 +197,29 @@ pub fn write_store_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     File::open(folder)
         .and_then(|folder| folder.sync_all())
         .map_err(|error| StoreError::io("flush the folder of", path, error))
+}
+
+/// Removes temporary files `<prefix><pid>-<n>` left in `folder` by writers that died before
+/// renaming them (power loss, SIGKILL), so that repeated failures cannot fill the disk. A file
+/// whose process still runs (`/proc/<pid>` exists) is another writer's and is kept.
+fn remove_stale_temporaries(folder: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
