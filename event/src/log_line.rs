@@ -14,11 +14,11 @@
 //! two fields and lets a packet inject fields into the line. Every value Maltrail renders as a
 //! single field comes out byte-identical here.
 //!
-//! A second difference: other control characters (C0 other than CR and LF, DEL, C1, and the
-//! Unicode line and paragraph separators U+2028 and U+2029) are written as `\xHH` or `\u{HHHH}`,
-//! so packet bytes in a URL cannot clear a terminal that tails the log or split the line for
-//! a reader that honours those separators. Maltrail never writes such characters from its own
-//! parsers, so its lines are unaffected.
+//! A second difference: other control characters are written as `\xHH` or `\u{HHHH}`. These
+//! are C0 other than CR and LF, DEL, C1, and the Unicode separators U+2028 and U+2029. So
+//! packet bytes in a URL cannot clear a terminal that tails the log, or split the line for a
+//! reader that honours those separators. A value without such characters renders exactly as
+//! Maltrail renders it.
 
 use std::fmt::Write as _;
 

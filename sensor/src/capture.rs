@@ -55,8 +55,8 @@ pub struct Frame<'a> {
 }
 
 /// Reads every record of `path` ("-" is standard input) and passes each frame to `on_frame`,
-/// until the end of the file or until `should_stop` returns true (checked before each record
-/// and after a read error, since a stop signal interrupts a blocked read).
+/// until the end of the file or until `should_stop` returns true. `should_stop` is checked
+/// before each record and after a read error, because a stop signal interrupts a blocked read.
 ///
 /// Timestamps keep nanosecond precision for nanosecond files and are exact for microsecond
 /// files. An error that happens after the file was opened ends the read with

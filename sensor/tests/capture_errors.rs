@@ -247,11 +247,8 @@ fn sigterm_flushes_summaries_and_stats() {
     stdin.flush().unwrap();
     wait_for_file(&log_dir.join("2026-01-15.log"));
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let output = child.wait_with_output().unwrap();
     drop(stdin);
     let stderr = stderr_of(&output);

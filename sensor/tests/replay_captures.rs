@@ -2,8 +2,8 @@
 //!
 //! Each capture comes with `FILE.expect.txt`, the names tshark extracted from it. Every DNS
 //! query name, HTTP Host and TLS server name listed there, written into a trail file, must
-//! produce an event whose trail is that name; and with an empty trail set no capture may
-//! produce any event.
+//! produce an event whose trail is that name. With an empty trail set, no capture may produce
+//! any event.
 
 mod common;
 

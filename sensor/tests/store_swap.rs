@@ -29,7 +29,7 @@ fn write_store(path: &Path, indicators: &[&str]) {
     write_store_atomic(path, &bytes).unwrap();
 }
 
-/// A pcap of `count` DNS queries for `name`, one per millisecond from `start_ms`.
+/// Writes a pcap of `count` DNS queries for `name`, one per millisecond from `start_ms`.
 fn queries(path: &Path, name: &str, count: i64, start_ms: i64) {
     let query = ipv4_udp(CLIENT, SERVER, 40000, 53, &dns_query(3, name));
     let frame = ethernet(&[], 0x0800, &query);

@@ -218,7 +218,7 @@ impl<R: Read> Body<'_, R> {
     ///
     /// NOTE: without `Content-Length` (a chunked body, or one ended by closing the connection)
     /// a cut-short plain-text body is not detected, because minreq 3 reports end of file
-    /// inside a chunk as a normal end. `Fetched::Body::length_checked` tells the caller, and
+    /// inside a chunk as a normal end. `Fetched::Body::length_checked` reports that case, and
     /// the update drops the unterminated last line of such a body.
     fn check_complete(&self) -> Result<(), FetchError> {
         match self.content_length {

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 
 use trailwatch_event::{parse_log_line, LogLine};
 
-/// The shared capture folder, or `None` (with a message) when this checkout has none beside it.
+/// Returns the shared capture folder, or `None` (with a message) when this checkout has none
+/// beside it.
 pub fn shared_captures() -> Option<PathBuf> {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -33,7 +34,7 @@ pub fn run_sensor(args: &[&str]) -> Output {
         .expect("the sensor binary runs")
 }
 
-/// Every line of every `*.log` file in `dir`, in file-name order.
+/// Returns every line of every `*.log` file in `dir`, in file-name order.
 pub fn log_lines(dir: &Path) -> Vec<String> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
@@ -55,7 +56,7 @@ pub fn log_lines(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The parsed events of every log file in `dir`.
+/// Returns the parsed events of every log file in `dir`.
 pub fn log_events(dir: &Path) -> Vec<LogLine> {
     log_lines(dir)
         .iter()
