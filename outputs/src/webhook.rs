@@ -1,0 +1,33 @@
+//! TODO: not written yet.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use trailwatch_event::Event;
+
+use crate::{Context, Output, OutputError, OutputStats};
+
+/// TODO: the configuration table of this output.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {}
+
+/// TODO: this output.
+pub struct WebhookOutput;
+
+impl WebhookOutput {
+    /// TODO: starts the output.
+    pub fn start(_config: &WebhookConfig, _context: &Context) -> Result<WebhookOutput, OutputError> {
+        Ok(WebhookOutput)
+    }
+}
+
+impl Output for WebhookOutput {
+    fn send(&mut self, _event: &Event) {}
+
+    fn shutdown(&mut self, _deadline: Duration) {}
+
+    fn stats(&self) -> OutputStats {
+        OutputStats::default()
+    }
+}
