@@ -11,7 +11,7 @@ use crate::capture::Frame;
 use crate::matching;
 use crate::output::{EventSink, PacketMeta};
 use crate::stats::Counters;
-use crate::streams::{Continuation, MessageKind, StreamKey, StreamTable};
+use crate::streams::{Continuation, MessageKind, StreamKey, StreamTable, STREAM_IDLE_SECS};
 
 /// UDP and TCP ports whose payload is read as DNS: DNS itself (53), multicast DNS (5353),
 /// LLMNR (5355, same wire format) and 8053, a common alternative port that tshark also decodes
@@ -36,6 +36,8 @@ pub struct Inspector {
     trails: TrailSet,
     streams: StreamTable,
     sink: EventSink,
+    /// Wall-clock second of the last sweep started by [`Inspector::tick`].
+    last_idle_sweep: i64,
     pub counters: Counters,
 }
 
@@ -45,6 +47,7 @@ impl Inspector {
             trails,
             streams: StreamTable::new(),
             sink,
+            last_idle_sweep: i64::MIN,
             counters: Counters::default(),
         }
     }
@@ -92,6 +95,33 @@ impl Inspector {
             IPPROTO_TCP => self.inspect_tcp(&meta, &packet),
             _ => {}
         }
+    }
+
+    /// Runs the time-driven work between packets on a live capture: throttle summaries whose
+    /// window ended by `now` (the wall clock), and, at most once per [`STREAM_IDLE_SECS`], the
+    /// sweep of idle stream buffers. Without it a quiet link would hold summaries back until
+    /// the next packet.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.sink.tick(now, &mut self.counters);
+        if now.secs.saturating_sub(self.last_idle_sweep) >= STREAM_IDLE_SECS {
+            self.last_idle_sweep = now.secs;
+            self.streams.expire(now.secs);
+        }
+    }
+
+    /// Returns the event sink, to change its rules and outputs between two frames.
+    pub fn sink_mut(&mut self) -> &mut EventSink {
+        &mut self.sink
+    }
+
+    /// Returns the event sink, to read its output counters.
+    pub fn sink(&self) -> &EventSink {
+        &self.sink
+    }
+
+    /// Starts a throttle with window `window`, writing the pending summaries first.
+    pub fn set_throttle_window(&mut self, window: std::time::Duration) {
+        self.sink.set_throttle_window(window, &mut self.counters);
     }
 
     /// Writes pending summaries and clears per-file state; call after the last frame.

@@ -3,11 +3,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use trailwatch_sensor::cli::Args;
-use trailwatch_sensor::run;
+use trailwatch_sensor::{check, run};
 
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(&args);
+
+    if args.check {
+        let problems = check::check(&args);
+        for problem in &problems {
+            println!("{problem}");
+        }
+        if problems.is_empty() {
+            println!("ok");
+            return ExitCode::SUCCESS;
+        }
+        return ExitCode::from(1);
+    }
 
     match run::run(&args) {
         Ok(outcome) => {

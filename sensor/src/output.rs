@@ -1,5 +1,5 @@
 //! The path of a detection from trail hit to log line: ignore rules, repeat throttling, the
-//! daily log files and the console.
+//! daily log files, the console and the outputs to other systems.
 
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use log::warn;
 use trailwatch_event::{Event, LogWriter, Proto, Throttle, Timestamp, TrailType, Verdict};
+use trailwatch_outputs::{OutputStats, Outputs};
 use trailwatch_trailset::{SourceId, TrailSet};
 
 use crate::ignore::IgnoreList;
@@ -43,13 +44,16 @@ pub struct Detection {
     pub source: SourceId,
 }
 
-/// Destination of events: ignore rules, the throttle, the log writer and the console.
+/// Destination of events: ignore rules, the throttle, the log writer, the console and the
+/// outputs.
 pub struct EventSink {
     sensor: Arc<str>,
     ignore: IgnoreList,
     throttle: Throttle,
+    throttle_window: Duration,
     writer: LogWriter,
     console: bool,
+    outputs: Outputs,
     last_expiry: i64,
 }
 
@@ -65,10 +69,53 @@ impl EventSink {
             sensor: Arc::from(sensor),
             ignore,
             throttle: Throttle::new(throttle_window, THROTTLE_MAX_KEYS),
+            throttle_window,
             writer,
             console,
+            outputs: Outputs::default(),
             last_expiry: i64::MIN,
         }
+    }
+
+    /// Replaces the outputs and returns the previous ones, which the caller shuts down.
+    pub fn replace_outputs(&mut self, outputs: Outputs) -> Outputs {
+        std::mem::replace(&mut self.outputs, outputs)
+    }
+
+    /// Shuts the outputs down, giving them at most `deadline` to deliver what they queued.
+    pub fn shutdown_outputs(&mut self, deadline: Duration) {
+        self.outputs.shutdown(deadline);
+    }
+
+    /// Returns the counters of every output, in configuration order.
+    pub fn output_stats(&self) -> Vec<OutputStats> {
+        self.outputs.stats()
+    }
+
+    /// Replaces the ignore rules; later detections are checked against the new ones.
+    pub fn set_ignore(&mut self, ignore: IgnoreList) {
+        self.ignore = ignore;
+    }
+
+    /// Sets the sensor name of later events.
+    pub fn set_sensor_name(&mut self, sensor: &str) {
+        self.sensor = Arc::from(sensor);
+    }
+
+    /// Replaces the log writer; the old one's files close when it is dropped.
+    pub fn set_writer(&mut self, writer: LogWriter) {
+        self.writer = writer;
+    }
+
+    /// Starts a throttle with a new window after writing every pending summary, so no count
+    /// is lost. Does nothing when the window is unchanged.
+    pub fn set_throttle_window(&mut self, window: Duration, counters: &mut Counters) {
+        if window == self.throttle_window {
+            return;
+        }
+        self.finish(counters);
+        self.throttle = Throttle::new(window, THROTTLE_MAX_KEYS);
+        self.throttle_window = window;
     }
 
     /// Turns a detection on `packet` into an event and writes it unless an ignore rule drops it
@@ -111,8 +158,9 @@ impl EventSink {
         }
     }
 
-    /// Writes the summaries of throttle windows that ended before packet time `now`. Cheap to
-    /// call per packet: it does work at most once per second of packet time.
+    /// Writes the summaries of throttle windows that ended before `now`, a packet time or, on
+    /// a quiet link, the wall clock. Cheap to call per packet: it does work at most once per
+    /// second of the times it is given.
     pub fn tick(&mut self, now: Timestamp, counters: &mut Counters) {
         if now.secs <= self.last_expiry {
             return;
@@ -132,6 +180,8 @@ impl EventSink {
         }
     }
 
+    /// Writes `event` to the console and the log, and hands it to the outputs also when the
+    /// log write failed, so a full disk does not cost the remote copies.
     fn write(&mut self, event: &Event, counters: &mut Counters) {
         if self.console {
             let line = event.to_log_line();
@@ -152,5 +202,6 @@ impl EventSink {
                 }
             }
         }
+        self.outputs.send(event);
     }
 }

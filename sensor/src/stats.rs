@@ -3,9 +3,61 @@
 use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
+use trailwatch_outputs::OutputStats;
 use trailwatch_wire::SkipReason;
 
+use crate::capture::live::InterfaceStats;
 use crate::streams::StreamStats;
+
+/// Formats the periodic statistics of a live capture: one line per interface with libpcap's
+/// counters since the handle was opened, then one summary of the decode, event and output
+/// counters since start.
+pub fn live_lines(
+    interfaces: &[InterfaceStats],
+    counters: &Counters,
+    outputs: &[OutputStats],
+) -> Vec<String> {
+    let mut lines = Vec::with_capacity(interfaces.len() + 1);
+    for interface in interfaces {
+        let state = if interface.failed { " (failed)" } else { "" };
+        lines.push(format!(
+            "stats {}{state}: {} received, {} dropped by the kernel, {} dropped by the \
+             interface",
+            interface.interface,
+            interface.received,
+            interface.dropped_kernel,
+            interface.dropped_interface
+        ));
+    }
+
+    let mut summary = format!(
+        "stats: {} packets read, {} decoded, {} skipped, {} truncated; {} DNS ({} invalid), \
+         {} HTTP, {} TLS SNI; events {} written, {} suppressed, {} summaries, {} ignored, \
+         {} write errors",
+        counters.packets_read,
+        counters.packets_decoded,
+        counters.skipped_total(),
+        counters.truncated_packets,
+        counters.dns_messages,
+        counters.dns_invalid,
+        counters.http_requests,
+        counters.tls_server_names,
+        counters.events_written,
+        counters.events_suppressed,
+        counters.summary_events,
+        counters.events_ignored,
+        counters.write_errors
+    );
+    for output in outputs {
+        let _ = write!(
+            summary,
+            "; {} {} sent, {} dropped, {} pending",
+            output.name, output.sent, output.dropped, output.pending
+        );
+    }
+    lines.push(summary);
+    lines
+}
 
 /// Counters for one run of the sensor. Malformed input is counted here, never logged per packet.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 use trailwatch_trailset::{LoadReport, TrailDir, TrailSet, Whitelist};
 
-use crate::cli::Args;
+use crate::config::TrailsConfig;
 use crate::run::RunError;
 
 /// Folder of the bundled text trails on an installed sensor.
@@ -31,18 +31,19 @@ pub struct LoadedTrails {
     pub whitelist: Option<Whitelist>,
 }
 
-/// Loads the trails named by `--trails` (text trees, or one store file), or the default set.
-pub fn load(args: &Args) -> Result<LoadedTrails, RunError> {
-    let whitelist = match &args.whitelist {
+/// Loads the trails that `config.paths` names (text trees, or one store file), or the default
+/// set when it is empty, and the whitelist.
+pub fn load(config: &TrailsConfig) -> Result<LoadedTrails, RunError> {
+    let whitelist = match &config.whitelist {
         Some(path) => Some(Whitelist::load(path).map_err(RunError::Whitelist)?),
         None => None,
     };
 
-    let store = store_path(args)?;
+    let store = store_path(&config.paths)?;
     let started = Instant::now();
     let set = match &store {
         Some(path) => open_store(path, whitelist.as_ref())?,
-        None => load_trees(&tree_dirs(args)?, whitelist.as_ref())?,
+        None => load_trees(&tree_dirs(&config.paths)?, whitelist.as_ref())?,
     };
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
 
@@ -65,22 +66,21 @@ pub fn load(args: &Args) -> Result<LoadedTrails, RunError> {
     })
 }
 
-/// Returns the store file to map: the one `--trails` names, or the device store when no
-/// `--trails` is given and it exists.
-fn store_path(args: &Args) -> Result<Option<PathBuf>, RunError> {
+/// Returns the store file to map: the one `paths` names, or the device store when `paths` is
+/// empty and the device store exists.
+fn store_path(paths: &[PathBuf]) -> Result<Option<PathBuf>, RunError> {
     // Anything that exists and is not a folder is taken as a store, so that a FIFO or device
     // gets the store's "not a regular file" error rather than a folder error.
-    let files: Vec<&PathBuf> = args
-        .trails
+    let files: Vec<&PathBuf> = paths
         .iter()
         .filter(|path| path.exists() && !path.is_dir())
         .collect();
     match files.as_slice() {
-        [] if args.trails.is_empty() && Path::new(DEVICE_STORE).is_file() => {
+        [] if paths.is_empty() && Path::new(DEVICE_STORE).is_file() => {
             Ok(Some(PathBuf::from(DEVICE_STORE)))
         }
         [] => Ok(None),
-        [file] if args.trails.len() == 1 => Ok(Some(file.to_path_buf())),
+        [file] if paths.len() == 1 => Ok(Some(file.to_path_buf())),
         _ => Err(RunError::MixedTrails),
     }
 }
@@ -93,14 +93,11 @@ fn open_store(path: &Path, whitelist: Option<&Whitelist>) -> Result<TrailSet, Ru
     })
 }
 
-fn tree_dirs(args: &Args) -> Result<Vec<TrailDir>, RunError> {
-    if args.trails.is_empty() {
+fn tree_dirs(paths: &[PathBuf]) -> Result<Vec<TrailDir>, RunError> {
+    if paths.is_empty() {
         return default_trail_dirs();
     }
-    let dirs = args
-        .trails
-        .iter()
-        .map(|path| TrailDir { path: path.clone() });
+    let dirs = paths.iter().map(|path| TrailDir { path: path.clone() });
     Ok(dirs.collect())
 }
 

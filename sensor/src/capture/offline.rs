@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use pcap::{Capture, Offline, Precision};
-use trailwatch_event::Timestamp;
 use trailwatch_wire::LinkType;
+
+use super::{frame_time, Frame};
 
 /// A capture file that could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -45,15 +46,6 @@ pub struct FileReport {
     pub end: ReadEnd,
 }
 
-/// One captured frame as libpcap delivered it.
-pub struct Frame<'a> {
-    pub time: Timestamp,
-    pub data: &'a [u8],
-    /// Length of the frame on the wire, which is more than `data.len()` when the snapshot
-    /// length cut it.
-    pub wire_len: u32,
-}
-
 /// Reads every record of `path` ("-" is standard input) and passes each frame to `on_frame`,
 /// until the end of the file or until `should_stop` returns true. `should_stop` is checked
 /// before each record and after a read error, because a stop signal interrupts a blocked read.
@@ -87,18 +79,10 @@ pub fn read_file(
         match capture.next_packet() {
             Ok(packet) => {
                 packets += 1;
-                let header = packet.header;
-                // `time_t` and `suseconds_t` are 32 bits on armv7 and 64 bits on x86_64 and
-                // aarch64, so the conversion is needed on some targets only.
-                #[allow(clippy::useless_conversion)]
                 let frame = Frame {
-                    time: Timestamp {
-                        secs: i64::from(header.ts.tv_sec),
-                        // With nanosecond precision requested, libpcap stores nanoseconds here.
-                        nanos: i64::from(header.ts.tv_usec).clamp(0, 999_999_999) as u32,
-                    },
+                    time: frame_time(packet.header, Precision::Nano),
                     data: packet.data,
-                    wire_len: header.len,
+                    wire_len: packet.header.len,
                 };
                 on_frame(link, &frame);
             }
@@ -114,7 +98,8 @@ pub fn read_file(
     Ok(FileReport { packets, link, end })
 }
 
-fn open(path: &Path) -> Result<Capture<Offline>, CaptureError> {
+/// Opens `path` as a capture file, with the operating system's message for a missing file.
+pub(crate) fn open(path: &Path) -> Result<Capture<Offline>, CaptureError> {
     let open_error = |message: String| CaptureError::Open {
         path: path.to_path_buf(),
         message,
