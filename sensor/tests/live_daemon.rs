@@ -99,8 +99,9 @@ fn live_bpf_filter_excludes_port() {
     let _excluded_http = Server::start(&lab.server, excluded, Service::Http);
     let _included_http = Server::start(&lab.server, included, Service::Http);
     let port = lab.client.run(move || {
-        peers::http_get(excluded, "www.evil.example", "/").unwrap();
-        peers::http_get(included, "www.evil.example", "/").unwrap()
+        // Different names, so that the second request is no repeat of the first.
+        peers::http_get(excluded, "excluded.evil.example", "/").unwrap();
+        peers::http_get(included, "included.evil.example", "/").unwrap()
     });
     sensor.wait_capturing(&lab.client, &link);
 
@@ -116,7 +117,7 @@ fn live_bpf_filter_excludes_port() {
         (client, included),
         "TCP",
         "DNS",
-        "(www).evil.example",
+        "(included).evil.example",
     );
 }
 
@@ -217,9 +218,29 @@ fn live_sigterm_stops_idle_sensor() {
         "stderr:\n{}",
         stopped.stderr
     );
+    // The last lines of standard error are the final statistics: one per interface, then a
+    // summary.
+    let lines: Vec<&str> = stopped.stderr.lines().collect();
+    let interface_line = format!("stats {}: ", link.server_interface);
+    let final_lines = lines
+        .iter()
+        .rposition(|line| line.contains(&interface_line))
+        .map(|at| &lines[at..]);
+    let final_lines = final_lines.unwrap_or_else(|| {
+        panic!(
+            "no final {interface_line:?} line on standard error:\n{}",
+            stopped.stderr
+        )
+    });
     assert!(
-        stopped.stderr.contains("packets: "),
-        "no final statistics line on standard error:\n{}",
+        final_lines[0].contains(" dropped by the kernel"),
+        "{}",
+        final_lines[0]
+    );
+    assert!(
+        final_lines.iter().any(|line| line.contains("stats: ")),
+        "no final summary line after {:?}:\n{}",
+        final_lines[0],
         stopped.stderr
     );
     let stats = stopped.stats.expect("--stats-json is written at exit");
