@@ -16,6 +16,7 @@
 #   TARGET_DIR cargo target folder with the release binaries [$CARGO_TARGET_DIR or ./target]
 #   WORK_DIR   capture, logs and statistics [$TMPDIR/trailwatch-live-rate]
 #   TRAILS     trail tree for the sensor and the generator [trails/static]
+#   SENSOR_CONFIG  configuration file passed to the sensor with -c [none: built-in defaults]
 set -euo pipefail
 
 die() {
@@ -39,6 +40,11 @@ command -v ip >/dev/null || die "ip not found; install iproute2"
 [ -x "$sensor" ] || die "$sensor not found; run cargo build --release -p trailwatch-sensor"
 [ -x "$bench" ] || die "$bench not found; run cargo build --release -p trailwatch-bench"
 [ -d "$trails" ] || die "trail tree $trails not found; set TRAILS"
+config_args=()
+if [ -n "${SENSOR_CONFIG:-}" ]; then
+    [ -f "$SENSOR_CONFIG" ] || die "configuration $SENSOR_CONFIG not found; fix SENSOR_CONFIG"
+    config_args=(-c "$SENSOR_CONFIG")
+fi
 
 # Names carry this shell's pid, so the trap removes only what this run created.
 tx_ns=twrate-$$-tx
@@ -63,7 +69,7 @@ if [ ! -s "$capture" ]; then
 fi
 
 # The veth is created inside the sending namespace, so no interface appears on the host. The
-# MTU leaves room for 1500-byte IP packets with two VLAN tags; neither end has an address or
+# MTU leaves room for 1500-byte IP packets with two VLAN tags. Neither end has an address or
 # a route, so the replayed frames go nowhere past the receiving interface.
 ip netns add "$tx_ns"
 ip netns add "$rx_ns"
@@ -90,7 +96,7 @@ cpu_ticks() {
 # Waits up to $2 seconds for the text $3 in file $1.
 wait_for_text() {
     local deadline=$((SECONDS + $2))
-    until grep -q -- "$3" "$1"; do
+    until grep -q -- "$3" "$1" 2>/dev/null; do
         [ "$SECONDS" -lt "$deadline" ] || return 1
         kill -0 "$sensor_pid" 2>/dev/null || return 1
         sleep 0.1
@@ -109,7 +115,7 @@ for rate in $rates; do
     mkdir -p "$run_dir"
     limit=$((rate * seconds_per_rate))
 
-    ip netns exec "$rx_ns" env TZ=UTC "$sensor" -i twrx --trails "$trails" \
+    ip netns exec "$rx_ns" env TZ=UTC "$sensor" "${config_args[@]}" -i twrx --trails "$trails" \
         --log-dir "$run_dir/log" --stats-json "$run_dir/stats.json" --sensor-name bench \
         2>"$run_dir/sensor.stderr" &
     sensor_pid=$!
@@ -124,8 +130,9 @@ for rate in $rates; do
     finished=$(date +%s.%N)
     after=$(cpu_ticks "$sensor_pid")
 
-    # The sensor reads what is still queued before it sees SIGTERM's stop request; its final
-    # statistics lines follow "final statistics follow" on standard error.
+    # The final statistics lines follow the "final statistics follow" line on standard error.
+    # NOTE: with immediate = false the sensor exits without reading a partly filled ring
+    # block, so "read" can fall a few hundred packets short of "received".
     kill -TERM "$sensor_pid"
     wait "$sensor_pid" || die "the sensor exited with status $?; see $run_dir/sensor.stderr"
     sensor_pid=

@@ -100,8 +100,8 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        // Deleting the name also destroys the namespace and its veth ends once no process or
-        // socket holds it. A failure is printed, not raised, because drop may run in a panic.
+        // Deleting the name destroys the namespace and its veth ends once no process or socket
+        // still uses it. A failure is printed, not raised, because drop may run in a panic.
         let output = Command::new("ip")
             .args(["netns", "delete", &self.name])
             .output();
@@ -128,16 +128,14 @@ fn enter(path: &PathBuf) {
         .unwrap_or_else(|e| panic!("setns into {} failed: {e}", path.display()));
 }
 
-/// The addresses of one veth pair. The server end also has a second "trail" address, so that
-/// tests can put an address on a trail list without also hitting the probe traffic sent to the
-/// server's first address.
+/// The addresses of one veth pair. The server end also has a second IPv6 address for trail
+/// tests, so that a listed address is not hit by the probe traffic to the server's address.
 #[derive(Debug, Clone)]
 pub struct Link {
     pub client_interface: String,
     pub server_interface: String,
     pub client_v4: Ipv4Addr,
     pub server_v4: Ipv4Addr,
-    pub trail_v4: Ipv4Addr,
     pub client_v6: Ipv6Addr,
     pub server_v6: Ipv6Addr,
     pub trail_v6: Ipv6Addr,
@@ -151,7 +149,6 @@ impl Link {
             server_interface: format!("tws{index}"),
             client_v4: Ipv4Addr::new(10, 200, index, 1),
             server_v4: Ipv4Addr::new(10, 200, index, 2),
-            trail_v4: Ipv4Addr::new(10, 200, index, 66),
             client_v6: v6(1),
             server_v6: v6(2),
             trail_v6: v6(0x66),
@@ -178,7 +175,7 @@ impl Link {
 /// entries, so the only IPv6 packets that carry the global addresses are the tests' own.
 pub struct Lab {
     pub links: Vec<Link>,
-    // Dropped after the links, in declaration order; deleting the namespaces removes the veths.
+    // Deleting the namespaces also removes the veth pairs between them.
     pub client: Namespace,
     pub server: Namespace,
 }
@@ -207,114 +204,74 @@ impl Lab {
         lab
     }
 
-    /// The first link, which every lab has.
+    /// Returns the first link, which every lab has.
     pub fn link(&self) -> &Link {
         &self.links[0]
     }
 
     fn add_link(&mut self, index: u8) {
         let link = Link::numbered(index);
-        let client = self.client.name().to_string();
-        let server = self.server.name().to_string();
+        let client = self.client.name();
+        let server = self.server.name();
         let (client_if, server_if) = (&link.client_interface, &link.server_interface);
+        let (client_mac, server_mac) = (link.client_mac(index), link.server_mac(index));
 
         // Created inside the client namespace, so no interface ever appears on the host.
-        ip(&[
-            "-n", &client, "link", "add", client_if, "type", "veth", "peer", "name", server_if,
-            "netns", &server,
-        ]);
-        let client_mac = link.client_mac(index);
-        let server_mac = link.server_mac(index);
-        ip(&[
-            "-n",
-            &client,
-            "link",
-            "set",
-            client_if,
-            "address",
-            &client_mac,
-        ]);
-        ip(&[
-            "-n",
-            &server,
-            "link",
-            "set",
-            server_if,
-            "address",
-            &server_mac,
-        ]);
+        ip_in(
+            client,
+            &format!("link add {client_if} type veth peer name {server_if} netns {server}"),
+        );
+        ip_in(
+            client,
+            &format!("link set {client_if} address {client_mac}"),
+        );
+        ip_in(
+            server,
+            &format!("link set {server_if} address {server_mac}"),
+        );
 
-        let v4 = |addr: Ipv4Addr| format!("{addr}/24");
-        let v6 = |addr: Ipv6Addr| format!("{addr}/64");
-        ip(&[
-            "-n",
-            &client,
-            "addr",
-            "add",
-            &v4(link.client_v4),
-            "dev",
-            client_if,
-        ]);
-        ip(&[
-            "-n",
-            &server,
-            "addr",
-            "add",
-            &v4(link.server_v4),
-            "dev",
-            server_if,
-        ]);
-        ip(&[
-            "-n",
-            &server,
-            "addr",
-            "add",
-            &v4(link.trail_v4),
-            "dev",
-            server_if,
-        ]);
-        for (namespace, interface, addr) in [
-            (&client, client_if, link.client_v6),
-            (&server, server_if, link.server_v6),
-            (&server, server_if, link.trail_v6),
-        ] {
-            ip(&[
-                "-n",
-                namespace,
-                "addr",
-                "add",
-                &v6(addr),
-                "dev",
-                interface,
-                "nodad",
-            ]);
-        }
+        ip_in(
+            client,
+            &format!("addr add {}/24 dev {client_if}", link.client_v4),
+        );
+        ip_in(
+            server,
+            &format!("addr add {}/24 dev {server_if}", link.server_v4),
+        );
+        ip_in(
+            client,
+            &format!("addr add {}/64 dev {client_if} nodad", link.client_v6),
+        );
+        ip_in(
+            server,
+            &format!("addr add {}/64 dev {server_if} nodad", link.server_v6),
+        );
+        ip_in(
+            server,
+            &format!("addr add {}/64 dev {server_if} nodad", link.trail_v6),
+        );
 
         for (namespace, interface, addr, mac) in [
-            (&client, client_if, link.server_v6, &server_mac),
-            (&client, client_if, link.trail_v6, &server_mac),
-            (&server, server_if, link.client_v6, &client_mac),
+            (client, client_if, link.server_v6, &server_mac),
+            (client, client_if, link.trail_v6, &server_mac),
+            (server, server_if, link.client_v6, &client_mac),
         ] {
-            let addr = addr.to_string();
-            ip(&[
-                "-n",
-                namespace,
-                "neigh",
-                "replace",
-                &addr,
-                "lladdr",
-                mac,
-                "dev",
-                interface,
-                "nud",
-                "permanent",
-            ]);
+            let neighbor = format!("neigh replace {addr} lladdr {mac} dev {interface}");
+            ip_in(namespace, &format!("{neighbor} nud permanent"));
         }
 
-        ip(&["-n", &client, "link", "set", client_if, "up"]);
-        ip(&["-n", &server, "link", "set", server_if, "up"]);
+        ip_in(client, &format!("link set {client_if} up"));
+        ip_in(server, &format!("link set {server_if} up"));
         self.links.push(link);
     }
+}
+
+/// Runs `ip -n NAMESPACE` with the space-separated `args`, which must not contain spaces
+/// themselves, and panics when it fails.
+fn ip_in(namespace: &str, args: &str) {
+    let mut all = vec!["-n", namespace];
+    all.extend(args.split(' '));
+    ip(&all);
 }
 
 /// Removes namespaces named by this harness whose creating process no longer runs, once per

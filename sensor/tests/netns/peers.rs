@@ -1,8 +1,9 @@
 //! Servers and clients that run inside a namespace: DNS over UDP and TCP, HTTP, a TLS listener
 //! that reads the ClientHello, and a UDP sink.
 //!
-//! Clients wait for the server's answer (or, for TLS and the UDP sink, for the server to count
-//! the message), so a client call that returns has put its packets on the wire.
+//! The DNS and HTTP clients wait for the server's response and the TLS client waits for the
+//! server to close, so their packets are on the wire when the call returns. A datagram to the
+//! UDP sink gets no response, so tests wait for [`Server::wait_handled`] instead.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::Namespace;
 use crate::common::frames::{client_hello, dns_query};
 
-/// How long a client waits for an answer, and a server for the rest of a request.
+/// How long a client waits for a response, and a server for the rest of a request.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often a server loop looks at its stop flag.
@@ -23,15 +24,15 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// What a server does with one message or connection.
 #[derive(Debug, Clone, Copy)]
 pub enum Service {
-    /// Answers each UDP DNS query with an empty NXDOMAIN response.
+    /// Sends an empty NXDOMAIN response to each UDP DNS query.
     DnsUdp,
-    /// Reads one length-prefixed DNS query per connection and answers it.
+    /// Reads one length-prefixed DNS query per connection and sends a response.
     DnsTcp,
-    /// Reads one HTTP request per connection and answers `204 No Content`.
+    /// Reads one HTTP request per connection and responds `204 No Content`.
     Http,
     /// Reads one TLS record (the ClientHello) per connection, then closes it.
     TlsHello,
-    /// Receives UDP datagrams and answers none.
+    /// Receives UDP datagrams and sends nothing back.
     UdpSink,
 }
 

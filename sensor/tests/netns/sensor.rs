@@ -17,8 +17,8 @@ use crate::common::log_events;
 /// How long to wait for an expected event once the sensor captures.
 pub const EVENT_DEADLINE: Duration = Duration::from_secs(10);
 
-/// How long the sensor may take from start to its first captured packet: loading trails and
-/// opening the capture on a loaded 2-core machine.
+/// How long the sensor may take from start to its first captured packet. Generous, because
+/// loading trails slows down a lot on a machine busy with other tests.
 pub const START_DEADLINE: Duration = Duration::from_secs(30);
 
 /// How long the sensor may take to exit after SIGTERM.
@@ -135,11 +135,11 @@ impl Sensor {
     }
 
     /// Sends DNS probe queries from the client end of `link` until one of them appears in the
-    /// log, which shows that the sensor captures on that link; panics after
+    /// log, which shows that the sensor captures on that link. Panics after
     /// [`START_DEADLINE`].
     ///
-    /// Called again later, it also shows that every packet sent on the link before the call
-    /// was inspected, because the sensor reads one interface's packets in order.
+    /// A later call also shows that every packet sent on the link before it was inspected,
+    /// because the sensor reads the packets of one interface in order.
     pub fn wait_capturing(&mut self, client: &Namespace, link: &Link) {
         let deadline = Instant::now() + START_DEADLINE;
         let server: SocketAddr = link.server(53);
@@ -176,12 +176,12 @@ impl Sensor {
         }
     }
 
-    /// Every event in the log, probes included.
+    /// Reads every event in the log, probes included.
     pub fn all_events(&self) -> Vec<LogLine> {
         log_events(&self.log_dir)
     }
 
-    /// Events in the log other than probes.
+    /// Reads the events in the log other than probes.
     pub fn events(&self) -> Vec<LogLine> {
         self.all_events()
             .into_iter()
@@ -189,26 +189,30 @@ impl Sensor {
             .collect()
     }
 
-    /// Waits until `done` holds for the non-probe events and returns them; panics with `what`
+    /// Waits until `done` holds for the non-probe events and returns them; panics with `expected`
     /// after [`EVENT_DEADLINE`].
-    pub fn wait_events(&mut self, what: &str, done: impl Fn(&[LogLine]) -> bool) -> Vec<LogLine> {
+    pub fn wait_events(
+        &mut self,
+        expected: &str,
+        done: impl Fn(&[LogLine]) -> bool,
+    ) -> Vec<LogLine> {
         let deadline = Instant::now() + EVENT_DEADLINE;
         loop {
             let events = self.events();
             if done(&events) {
                 return events;
             }
-            self.assert_running(what);
+            self.assert_running(expected);
             assert!(
                 Instant::now() < deadline,
-                "{what}: not logged within {EVENT_DEADLINE:?}; events: {events:#?}\nstderr:\n{}",
+                "{expected}: not logged within {EVENT_DEADLINE:?}; events: {events:#?}\nstderr:\n{}",
                 self.stderr()
             );
             std::thread::sleep(POLL);
         }
     }
 
-    /// Waits until the log holds at least `count` non-probe events and returns them.
+    /// Waits until the log contains at least `count` non-probe events and returns them.
     pub fn wait_event_count(&mut self, count: usize) -> Vec<LogLine> {
         self.wait_events(&format!("{count} events"), |events| events.len() >= count)
     }
