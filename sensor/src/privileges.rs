@@ -23,7 +23,10 @@ pub enum PrivilegeError {
         source: nix::Error,
     },
 
-    #[error("switched to user {user:?} but setuid(0) still succeeds; refusing to run")]
+    #[error(
+        "switched to user {user:?} but setuid(0) still succeeds, so the sensor stops; check for a \
+         kernel or security module that restores root"
+    )]
     RootRegained { user: String },
 }
 
@@ -41,9 +44,9 @@ pub fn lookup(name: &str) -> Result<User, PrivilegeError> {
     }
 }
 
-/// Switches the process to user `name` for good: clears the supplementary groups, sets the
-/// real, effective and saved group and user ids to the user's, sets `no_new_privs` so no
-/// set-uid program can raise them again, and checks that `setuid(0)` now fails.
+/// Switches the process to user `name` for good. It clears the supplementary groups, sets the
+/// real, effective and saved group and user ids to the user's, and sets `no_new_privs` so no
+/// set-uid program can raise them again. Then it checks that `setuid(0)` fails.
 ///
 /// glibc applies each id change to every thread of the process, but the sensor calls this
 /// before it starts any thread.

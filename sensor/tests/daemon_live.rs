@@ -50,7 +50,7 @@ fn send_query(name: &str) {
         .unwrap();
 }
 
-/// Polls `condition` until it holds or [`DEADLINE`] passes.
+/// Polls `condition` until it is true or [`DEADLINE`] passes.
 fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while started.elapsed() < DEADLINE {
