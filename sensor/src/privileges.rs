@@ -88,8 +88,10 @@ pub fn can_write(dir: &Path) -> bool {
 /// Returns true when `user` may create files in `dir`, judged from the folder's owner, group
 /// and mode bits, for checks made before the switch.
 ///
-/// NOTE: POSIX ACLs and the user's supplementary groups are not considered, so this can
-/// report a folder unwritable that an ACL or a secondary group opens.
+/// Supplementary groups do not count because [`drop_to`] clears them.
+///
+/// NOTE: POSIX ACLs are not considered, so this can report a folder unwritable that an ACL
+/// opens to the user.
 pub fn user_can_write(user: &User, dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
 
