@@ -35,8 +35,8 @@ pub fn check(args: &Args) -> Vec<String> {
         }
         Some(Source::Interfaces(names)) => {
             for name in names {
-                let one = std::slice::from_ref(name);
-                if let Err(error) = LiveCapture::open(one, &settings.capture) {
+                let single = std::slice::from_ref(name);
+                if let Err(error) = LiveCapture::open(single, &settings.capture) {
                     problems.push(error.to_string());
                 }
             }
@@ -75,7 +75,7 @@ fn check_log_dir(settings: &Settings) -> Option<String> {
     if writable {
         return None;
     }
-    let what = if existing == dir.as_path() {
+    let target = if existing == dir.as_path() {
         format!("the event log folder {}", dir.display())
     } else {
         format!(
@@ -85,7 +85,7 @@ fn check_log_dir(settings: &Settings) -> Option<String> {
         )
     };
     Some(format!(
-        "{what} is not writable by user {user}; give that user write access or choose another \
+        "{target} is not writable by user {user}; give that user write access or choose another \
          --log-dir"
     ))
 }

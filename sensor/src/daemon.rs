@@ -1,10 +1,10 @@
 //! The live sensor: capture on interfaces until SIGTERM or SIGINT, reload on SIGHUP.
 //!
-//! One thread runs everything: it waits in `poll(2)` on every capture handle for at most
-//! [`POLL_TIMEOUT`], reads what arrived, and on each wake-up checks the stop and reload
-//! requests, writes throttle summaries that are due by the wall clock, writes the periodic
-//! statistics and looks for a replaced trail store. Keeping one thread means the throttle and
-//! the TCP stream buffers have one owner, and also that one core bounds the packet rate.
+//! One thread runs everything. It waits in `poll(2)` on every capture handle for at most
+//! [`POLL_TIMEOUT`] and reads what arrived. On each wake-up it checks the stop and reload
+//! requests, writes the throttle summaries due by the wall clock and the periodic statistics,
+//! and looks for a replaced trail store. With one thread the throttle and the TCP stream
+//! buffers have one owner, but one core bounds the packet rate of all interfaces together.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +21,7 @@ use crate::signals;
 use crate::stats;
 use crate::trails::{self, StoreWatcher};
 
-/// Longest wait in `poll` before the loop's time-driven work runs on a quiet link.
+/// Maximum wait in `poll` before the loop's time-driven work runs on a quiet link.
 pub const POLL_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// State of a running live sensor, changed only between two reads.

@@ -23,7 +23,10 @@ pub enum PrivilegeError {
         source: nix::Error,
     },
 
-    #[error("switched to user {user:?} but setuid(0) still succeeds; refusing to run")]
+    #[error(
+        "switched to user {user:?} but setuid(0) still succeeds, so the sensor stops; check for a \
+         kernel or security module that restores root"
+    )]
     RootRegained { user: String },
 }
 
@@ -41,9 +44,9 @@ pub fn lookup(name: &str) -> Result<User, PrivilegeError> {
     }
 }
 
-/// Switches the process to user `name` for good: clears the supplementary groups, sets the
-/// real, effective and saved group and user ids to the user's, sets `no_new_privs` so no
-/// set-uid program can raise them again, and checks that `setuid(0)` now fails.
+/// Switches the process to user `name` for good. It clears the supplementary groups, sets the
+/// real, effective and saved group and user ids to the user's, and sets `no_new_privs` so no
+/// set-uid program can raise them again. Then it checks that `setuid(0)` fails.
 ///
 /// glibc applies each id change to every thread of the process, but the sensor calls this
 /// before it starts any thread.
@@ -85,8 +88,10 @@ pub fn can_write(dir: &Path) -> bool {
 /// Returns true when `user` may create files in `dir`, judged from the folder's owner, group
 /// and mode bits, for checks made before the switch.
 ///
-/// NOTE: POSIX ACLs and the user's supplementary groups are not considered, so this can
-/// report a folder unwritable that an ACL or a secondary group opens.
+/// Supplementary groups do not count because [`drop_to`] clears them.
+///
+/// NOTE: POSIX ACLs are not considered, so this can report a folder unwritable that an ACL
+/// opens to the user.
 pub fn user_can_write(user: &User, dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
 

@@ -74,13 +74,13 @@ impl Daemon {
             }
         };
 
-        // From here on nothing fails.
+        self.inspector.sink_mut().replace_outputs(outputs);
+        // The filter compiled on every handle above, so setting it is not expected to fail.
         if new.capture.filter != self.settings.capture.filter {
             self.live.set_filter(&new.capture.filter)?;
             info!("BPF filter is now {:?}", new.capture.filter);
         }
         let sink = self.inspector.sink_mut();
-        sink.replace_outputs(outputs);
         sink.set_ignore(ignore);
         sink.set_sensor_name(&new.sensor_name);
         if let Some(writer) = writer {

@@ -9,7 +9,7 @@ use trailwatch_outputs::OutputsConfig;
 use crate::cli::Args;
 use crate::config::{CaptureConfig, ConfigError, ConfigFile, TrailsConfig};
 
-/// Where packets come from.
+/// The packet source of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// Capture files read once, in order (`-r`).
