@@ -189,8 +189,8 @@ impl Sensor {
             .collect()
     }
 
-    /// Waits until `done` holds for the non-probe events and returns them; panics with `expected`
-    /// after [`EVENT_DEADLINE`].
+    /// Waits until `done` is true for the non-probe events and returns them. Panics with
+    /// `expected` after [`EVENT_DEADLINE`].
     pub fn wait_events(
         &mut self,
         expected: &str,
