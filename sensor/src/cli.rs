@@ -48,8 +48,8 @@ pub struct Args {
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=2047))]
     pub buffer_mib: Option<u32>,
 
-    /// Deliver each packet as it arrives instead of in batches (`[capture] immediate`, default
-    /// true).
+    /// Deliver each packet as it arrives instead of in blocks of at most 100 ms (`[capture]
+    /// immediate`, default false).
     #[arg(long, value_name = "BOOL")]
     pub immediate: Option<bool>,
 

@@ -67,7 +67,10 @@ pub struct CaptureConfig {
     pub snaplen: u32,
     /// Kernel capture buffer per interface in MiB, 1 to [`MAX_BUFFER_MIB`].
     pub buffer_mib: u32,
-    /// Deliver each packet as it arrives instead of when a kernel block fills.
+    /// Deliver each packet as it arrives instead of when a kernel block fills or
+    /// [`crate::capture::live::BLOCK_TIMEOUT`] passes. Off by default: in immediate mode
+    /// libpcap uses one ring slot per snapshot length, so an 8 MiB buffer holds about 128
+    /// full-size frames and a short stall drops packets (measured in docs/benchmarks.md).
     pub immediate: bool,
     /// BPF filter expression; empty captures every packet.
     pub filter: String,
@@ -80,7 +83,7 @@ impl Default for CaptureConfig {
             promiscuous: true,
             snaplen: 65_535,
             buffer_mib: 8,
-            immediate: true,
+            immediate: false,
             filter: String::new(),
         }
     }

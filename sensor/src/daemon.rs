@@ -21,6 +21,9 @@ use crate::signals;
 use crate::stats;
 use crate::trails::{self, StoreWatcher};
 
+/// Longest time spent at stop reading frames the kernel still holds.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(1);
+
 /// Maximum wait in `poll` before the loop's time-driven work runs on a quiet link.
 pub const POLL_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -82,6 +85,10 @@ pub fn run(args: &Args, settings: Settings) -> Result<Outcome, RunError> {
 
     let started = Instant::now();
     let failed_interfaces = daemon.capture_until_stopped();
+    let inspector = &mut daemon.inspector;
+    daemon.live.drain(DRAIN_DEADLINE, |link, frame| {
+        inspector.on_frame(link, frame)
+    });
 
     daemon.inspector.tick(wall_clock());
     daemon.inspector.finish();
@@ -94,7 +101,22 @@ pub fn run(args: &Args, settings: Settings) -> Result<Outcome, RunError> {
     daemon.log_stats();
 
     let counters = daemon.inspector.counters.clone();
-    run::write_stats_file(stats_file, &counters)?;
+    let mut json = counters.to_json();
+    json["interfaces"] = daemon
+        .live
+        .stats()
+        .iter()
+        .map(|interface| {
+            serde_json::json!({
+                "interface": interface.interface,
+                "received": interface.received,
+                "dropped_kernel": interface.dropped_kernel,
+                "dropped_interface": interface.dropped_interface,
+                "failed": interface.failed,
+            })
+        })
+        .collect();
+    run::write_stats_file(stats_file, &json)?;
     Ok(Outcome {
         counters,
         failed_files: 0,

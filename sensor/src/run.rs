@@ -140,15 +140,16 @@ pub fn create_stats_file(settings: &Settings) -> Result<Option<(PathBuf, File)>,
     Ok(Some((path.clone(), file)))
 }
 
-/// Writes `counters` as one JSON line to the file from [`create_stats_file`].
+/// Writes `counters` (the JSON of [`Counters::to_json`], perhaps with more keys) as one line to
+/// the file from [`create_stats_file`].
 pub fn write_stats_file(
     stats_file: Option<(PathBuf, File)>,
-    counters: &Counters,
+    counters: &serde_json::Value,
 ) -> Result<(), RunError> {
     let Some((path, mut file)) = stats_file else {
         return Ok(());
     };
-    let text = format!("{}\n", counters.to_json());
+    let text = format!("{counters}\n");
     file.write_all(text.as_bytes())
         .map_err(|source| RunError::Stats { path, source })
 }
@@ -224,7 +225,7 @@ fn run_files(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, RunError
     inspector.counters.files_failed = failed_files;
 
     let counters = inspector.counters.clone();
-    write_stats_file(stats_file, &counters)?;
+    write_stats_file(stats_file, &counters.to_json())?;
     if counters.write_errors > 0 {
         warn!(
             "{} events could not be written to {}",

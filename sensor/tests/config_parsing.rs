@@ -30,7 +30,7 @@ fn example_file_parses() {
     assert_eq!(config.capture.snaplen, 65_535);
     assert_eq!(config.capture.buffer_mib, 8);
     assert!(config.capture.promiscuous);
-    assert!(config.capture.immediate);
+    assert!(!config.capture.immediate);
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn flags_override_file() {
         "--buffer-mib",
         "2",
         "--immediate",
-        "false",
+        "true",
         "--filter",
         "udp",
         "--trails",
@@ -165,7 +165,7 @@ fn flags_override_file() {
     assert!(!settings.capture.promiscuous);
     assert_eq!(settings.capture.snaplen, 96);
     assert_eq!(settings.capture.buffer_mib, 2);
-    assert!(!settings.capture.immediate);
+    assert!(settings.capture.immediate);
     assert_eq!(settings.capture.filter, "udp");
     assert_eq!(settings.trails.paths, vec![PathBuf::from("/flag/trails")]);
     // A key without a flag keeps the file's value.

@@ -300,3 +300,43 @@ fn live_capture_after_dropping_privileges() {
         "(after).evil.example",
     );
 }
+
+#[test]
+fn stop_reads_every_received_packet() {
+    if !require_root("stop_reads_every_received_packet") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let lab = Lab::new(1);
+    let link = lab.link().clone();
+    let trails = fixture_trails(&work.path().join("trails"), &link);
+    let mut sensor = Sensor::start(
+        &lab.server,
+        work.path(),
+        &trails,
+        &[&link.server_interface],
+        &[],
+    );
+    sensor.wait_capturing(&lab.client, &link);
+
+    // A burst that fills part of a kernel ring block, then SIGTERM before the block's timeout
+    // hands it over: the sensor must still read these frames before it exits.
+    let target = SocketAddr::from((link.server_v4, 9));
+    lab.client.run(move || {
+        for _ in 0..200 {
+            peers::udp_send(target, b"burst").unwrap();
+        }
+    });
+    let stopped = sensor.stop();
+
+    let stats = stopped.stats.expect("--stats-json is written at exit");
+    let interface = &stats["interfaces"][0];
+    let received = interface["received"].as_u64().unwrap();
+    let dropped = interface["dropped_kernel"].as_u64().unwrap();
+    assert!(received >= 200, "the burst reached the handle: {stats}");
+    assert_eq!(
+        stats["packets_read"].as_u64(),
+        Some(received - dropped),
+        "frames counted received but never read: {stats}"
+    );
+}

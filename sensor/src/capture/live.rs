@@ -20,6 +20,10 @@ use crate::config::CaptureConfig;
 /// waiting in `poll`, because libpcap may hold more frames in its ring buffer.
 const FRAMES_PER_TURN: usize = 1024;
 
+/// Longest time the kernel holds captured frames in a partly filled ring block before it hands
+/// the block to the sensor (libpcap's read timeout), when immediate mode is off.
+pub const BLOCK_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// A live capture that could not be opened or configured.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -155,6 +159,28 @@ impl LiveCapture {
         }
     }
 
+    /// Reads what the kernel still holds, for at most `deadline`: frames in a partly filled
+    /// ring block are handed over only after [`BLOCK_TIMEOUT`], so a stop that reads no more
+    /// would leave them unread although libpcap counted them received. Returns once a wait
+    /// longer than the block timeout brought nothing.
+    pub fn drain(&mut self, deadline: Duration, mut on_frame: impl FnMut(LinkType, &Frame<'_>)) {
+        let started = std::time::Instant::now();
+        let mut quiet_since = std::time::Instant::now();
+        while started.elapsed() < deadline && quiet_since.elapsed() <= BLOCK_TIMEOUT * 2 {
+            if self.wait(BLOCK_TIMEOUT / 4).is_err() {
+                return;
+            }
+            let mut frames = 0u64;
+            self.read(|link, frame| {
+                frames += 1;
+                on_frame(link, frame);
+            });
+            if frames > 0 {
+                quiet_since = std::time::Instant::now();
+            }
+        }
+    }
+
     /// Reads the frames available on every handle, at most [`FRAMES_PER_TURN`] per handle, and
     /// passes each to `on_frame`. A read error marks its handle failed, logs why at error level
     /// and returns the interface name in the list of newly failed handles.
@@ -235,6 +261,7 @@ fn open_one(name: &str, config: &CaptureConfig) -> Result<Interface, LiveError> 
         .snaplen(i32::try_from(config.snaplen).unwrap_or(i32::MAX))
         .buffer_size(buffer_bytes)
         .immediate_mode(config.immediate)
+        .timeout(BLOCK_TIMEOUT.as_millis() as i32)
         .precision(Precision::Micro)
         .open()
         .map_err(open_error)?;
