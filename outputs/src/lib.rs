@@ -47,7 +47,7 @@ pub struct OutputsConfig {
     pub syslog: Option<syslog::SyslogConfig>,
     /// `[outputs.json]`: one JSON object per event.
     pub json: Option<json_lines::JsonLinesConfig>,
-    /// `[outputs.webhook]`: HTTP POST of high-severity events.
+    /// `[outputs.webhook]`: HTTP POST of events at or above a severity, rate-limited.
     pub webhook: Option<webhook::WebhookConfig>,
     /// `[outputs.delivery]`: batches to a trailwatch viewer, spooled while it is unreachable.
     pub delivery: Option<delivery::DeliveryConfig>,

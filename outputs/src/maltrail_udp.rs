@@ -37,8 +37,8 @@ impl MaltrailUdp {
 
 /// Returns the datagram of `event`.
 ///
-/// The seconds are Unix time, at least 0: Maltrail's server tells this form from a bare log
-/// line by a leading digit, so a negative time would not parse.
+/// The seconds are Unix time, at least 0, because Maltrail's server recognizes this form by
+/// its leading digit and would read a negative time as a malformed bare log line.
 pub(crate) fn datagram(event: &Event) -> Vec<u8> {
     let seconds = event.time.normalized().secs.max(0);
     format!("{seconds} {}", event.to_log_line()).into_bytes()

@@ -20,8 +20,8 @@ pub(crate) const QUEUE_CAPACITY: usize = 2048;
 
 /// The network end of an output, run on the worker thread.
 pub(crate) trait Sink: Send {
-    /// Writes one message, retrying as the sink sees fit. Returns `false` when the message was
-    /// given up, which the queue counts as dropped. A sink that waits before a retry waits
+    /// Writes one message, retrying by the sink's own rules. Returns `false` when the message
+    /// was given up, which the queue counts as dropped. A sink that waits before a retry waits
     /// through [`Control::pause`], so that shutdown can cut the wait short.
     fn deliver(&mut self, message: &[u8], control: &Control) -> bool;
 }
@@ -218,11 +218,12 @@ impl Queue {
 
     /// Returns the counters, named `name`.
     pub(crate) fn stats(&self) -> OutputStats {
+        let pending = self.shared.pending.load(Ordering::Acquire);
         OutputStats {
             name: self.name,
             sent: self.shared.sent.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
-            pending: self.shared.pending.load(Ordering::Relaxed),
+            pending,
             skipped: self.shared.skipped.load(Ordering::Relaxed),
         }
     }
@@ -249,8 +250,9 @@ fn run_worker(receiver: Receiver<Vec<u8>>, mut sink: Box<dyn Sink>, shared: Arc<
             shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
 
-        // Decremented last, so sent + dropped + pending never falls below the accepted count.
-        shared.pending.fetch_sub(1, Ordering::Relaxed);
+        // Decremented last with Release, and read first with Acquire in `stats`, so that
+        // sent + dropped + pending never falls below the accepted count.
+        shared.pending.fetch_sub(1, Ordering::Release);
     }
 
     // The sink goes first, so that a TCP connection is closed before shutdown returns.

@@ -12,8 +12,11 @@
 //!   5424 allows only those.
 //! - APP-NAME is the `app_name` key (default `trailwatch-sensor`), PROCID the process id, and
 //!   MSGID the trail type (`DNS`, `URL`, ...). There is no structured data (`-`).
-//! - MSG is the CEF record of [`crate::cef`], without a byte order mark, so it is the `MSG-ANY`
-//!   form of RFC 5424.
+//! - MSG is the CEF record of [`crate::cef`], without a byte order mark.
+//!
+//! NOTE: RFC 5424 (section 6.4) requires a byte order mark before a MSG encoded in UTF-8. It is
+//! left out because CEF parsers expect MSG to start with `CEF:`, so a MSG with non-ASCII text
+//! is formally of unknown encoding.
 //!
 //! Over UDP each message is one datagram, cut to [`MAX_DATAGRAM_LEN`] bytes. Over TCP each
 //! message is framed by octet counting (RFC 6587, section 3.4.1): its length in bytes, a space,
@@ -32,7 +35,7 @@ use crate::queue::Queue;
 use crate::transport::{self, Transport};
 use crate::{Context, Output, OutputError, OutputStats};
 
-/// Maximum length of a UDP message. RFC 5426 (section 3.2) says every receiver should accept
+/// Maximum length of a UDP message. By RFC 5426 (section 3.2), every receiver SHOULD accept
 /// datagrams of up to 2048 bytes. A longer message is cut, which usually shortens only the
 /// trail because the CEF record puts it last.
 pub const MAX_DATAGRAM_LEN: usize = 2048;

@@ -9,7 +9,7 @@ use crate::tcp::TcpSink;
 use crate::udp::UdpSink;
 use crate::OutputError;
 
-/// How an output reaches its server.
+/// Network protocol between an output and its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
