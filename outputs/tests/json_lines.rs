@@ -121,7 +121,7 @@ fn full_queue_drops_and_counts() {
     }
     let stats = only_stats(&outputs);
 
-    // The queue holds 2048 events and the worker at most one more.
+    // The queue takes 2048 events and the worker at most one more.
     assert!(stats.dropped >= total - 2049, "dropped {}", stats.dropped);
     assert_eq!(stats.sent + stats.dropped + stats.pending, total);
 

@@ -50,7 +50,7 @@ pub fn start_outputs(toml: &str) -> Outputs {
     Outputs::start(&config, &context).expect("outputs start")
 }
 
-/// Polls `condition` until it holds, panicking with `what` after [`PATIENCE`].
+/// Polls `condition` until it is true, panicking with `what` after [`PATIENCE`].
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !condition() {
