@@ -166,7 +166,8 @@ fn accept(listener: &TcpListener) -> BufReader<TcpStream> {
 fn udp_header_fields_are_exact() {
     let receiver = udp_receiver();
     let mut outputs = start_outputs(&format!(
-        "[syslog]\nserver = \"{}\"\ntransport = \"udp\"\nfacility = \"local3\"\napp_name = \"tw\"\n",
+        "[syslog]\nserver = \"{}\"\ntransport = \"udp\"\nfacility = \"local3\"\n\
+         app_name = \"tw\"\n",
         receiver.local_addr().unwrap()
     ));
     let event = sample_event();
