@@ -31,7 +31,8 @@ fn write_capture(path: &Path, names: &[&str]) {
     write_pcap(path, 1, &frames);
 }
 
-/// Runs the sensor over `names` with `outputs` as the `[outputs]` table; returns the local log.
+/// Runs the sensor over `names` with `outputs` as the `[outputs]` table and returns the lines
+/// of the local log.
 fn run_with_outputs(work: &Path, names: &[&str], outputs: &str) -> Vec<String> {
     std::fs::create_dir_all(work.join("trails/malware")).unwrap();
     std::fs::write(work.join("trails/malware/evil.txt"), TRAILS).unwrap();
@@ -113,7 +114,7 @@ fn json_and_syslog_copies_arrive() {
     assert_eq!(object["trail"], "(cdn).worse.example");
     assert_eq!(object["sensor"], "copies");
 
-    // The sensor has exited, so the syslog connection holds everything it sent.
+    // The sensor has exited, so the syslog connection contains everything it sent.
     let (mut stream, _) = syslog_listener.accept().unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
