@@ -37,6 +37,7 @@ impl DnsHeuristics {
 
     /// Looks at one response to `client` for `name` with response code `rcode` and the IPv4
     /// and IPv6 addresses of its answer section.
+    #[allow(clippy::too_many_arguments)]
     pub fn on_response(
         &mut self,
         _now_secs: i64,
