@@ -1,7 +1,8 @@
-//! Atomic replacement of small state files.
+//! Atomic replacement of small state files, and the lock files that keep a second process
+//! away from them.
 
 use std::ffi::OsString;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Fsyncs a folder, so that files created, renamed or removed in it stay so after power loss.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Opens or creates `path` and takes an exclusive `flock(2)` on it without waiting. Returns
+/// `Ok(None)` when another open file (in this or another process) holds the lock. The lock
+/// lasts until the returned file is closed.
+pub(crate) fn lock_exclusive(path: &Path) -> io::Result<Option<File>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(error),
+    }
 }
 
 fn temporary_path(path: &Path) -> PathBuf {
@@ -54,6 +71,20 @@ mod tests {
 
         assert_eq!(fs::read(&path).unwrap(), b"second");
         assert!(!temporary_path(&path).exists());
+    }
+
+    #[test]
+    fn second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+
+        let first = lock_exclusive(&path).unwrap();
+        let second = lock_exclusive(&path).unwrap();
+        drop(first);
+        let third = lock_exclusive(&path).unwrap();
+
+        assert!(second.is_none());
+        assert!(third.is_some());
     }
 
     #[test]

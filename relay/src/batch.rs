@@ -176,7 +176,8 @@ impl Batch {
             first_sequence: self.first_sequence,
             events: &self.events,
         };
-        // Serializing strings and integers into a Vec cannot fail.
+        // serde_json fails only on maps with non-string keys or on a failing Serialize impl,
+        // and this struct has neither.
         serde_json::to_vec(&wire).expect("a batch serializes to JSON")
     }
 
@@ -232,10 +233,11 @@ fn check_sequence_range(first: u64, count: usize) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Checks that `line` is one Maltrail log line that a receiver will accept: at most
-/// [`MAX_LINE_BYTES`], a single final `\n` and no other ASCII control character (the sensor
-/// writes them as `\xHH`), eleven fields, and a time field the viewer can read to pick the
-/// daily log.
+/// Checks that `line` is one Maltrail log line that a receiver will accept.
+///
+/// The line must be at most [`MAX_LINE_BYTES`] long and end in a single `\n`. It must contain
+/// no other ASCII control character, which the sensor writes as `\xHH`. It must split into
+/// eleven fields, with a time field that the viewer can read to pick the daily log.
 ///
 /// Without control characters, JSON escaping at most doubles a line, which the batch size
 /// limits rely on.
@@ -244,9 +246,7 @@ pub fn validate_line(line: &str) -> Result<(), LineError> {
         return Err(LineError::TooLong { len: line.len() });
     }
     let body = line.strip_suffix('\n').ok_or(LineError::MissingNewline)?;
-    let control = body
-        .bytes()
-        .position(|byte| byte.is_ascii_control());
+    let control = body.bytes().position(|byte| byte.is_ascii_control());
     if let Some(offset) = control {
         return Err(LineError::ControlCharacter {
             byte: body.as_bytes()[offset],
@@ -318,7 +318,10 @@ mod tests {
     #[test]
     fn stream_id_parses_hex_only() {
         assert_eq!(StreamId::parse("000000000000002a"), Some(StreamId(42)));
-        assert_eq!(StreamId::parse("FFFFFFFFFFFFFFFF"), Some(StreamId(u64::MAX)));
+        assert_eq!(
+            StreamId::parse("FFFFFFFFFFFFFFFF"),
+            Some(StreamId(u64::MAX))
+        );
         assert_eq!(StreamId::parse("2a"), None);
         assert_eq!(StreamId::parse("+00000000000002a"), None);
         assert_eq!(StreamId::parse("00000000000000g0"), None);
@@ -335,7 +338,10 @@ mod tests {
             (good.replace("9f1c0a3e5b7d2468", "9f1c"), "stream id"),
             (good.replace(":41,", ":0,"), "first_sequence"),
             (good.replace(":41,", ":18446744073709551615,"), "exceed"),
-            (good.replace("\"version\":1,", "\"version\":1,\"extra\":true,"), "unknown field"),
+            (
+                good.replace("\"version\":1,", "\"version\":1,\"extra\":true,"),
+                "unknown field",
+            ),
             (good.replace("\"version\":1,", ""), "missing field"),
             (good[..good.len() - 2].to_string(), "EOF"),
         ];
@@ -434,10 +440,21 @@ mod tests {
 
     #[test]
     fn sensor_id_validation_cases() {
-        for good in ["office-pi", "a", "pi_4.lan", &"x".repeat(MAX_SENSOR_ID_BYTES)] {
+        for good in [
+            "office-pi",
+            "a",
+            "pi_4.lan",
+            &"x".repeat(MAX_SENSOR_ID_BYTES),
+        ] {
             assert_eq!(validate_sensor_id(good), Ok(()), "{good}");
         }
-        for bad in ["", "office pi", "a/b", "é", &"x".repeat(MAX_SENSOR_ID_BYTES + 1)] {
+        for bad in [
+            "",
+            "office pi",
+            "a/b",
+            "é",
+            &"x".repeat(MAX_SENSOR_ID_BYTES + 1),
+        ] {
             assert!(validate_sensor_id(bad).is_err(), "{bad}");
         }
     }

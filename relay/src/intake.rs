@@ -41,9 +41,11 @@ pub enum IntakeError {
 }
 
 impl IntakeError {
-    /// Returns the HTTP status code of the response: 413 for a body over the limit, 401 for a
-    /// missing or wrong signature, 400 for a malformed batch, 503 for a full state table and
-    /// 500 when writing the events or the state failed.
+    /// Returns the HTTP status code of the response.
+    ///
+    /// The codes are 413 for a body over the limit, 401 for a missing or wrong signature, 400
+    /// for a malformed batch and 503 for a full state table. Failures to write the events or
+    /// the state give 500.
     pub fn status(&self) -> u16 {
         match self {
             IntakeError::TooLarge { .. } => 413,
@@ -82,7 +84,7 @@ pub struct IntakeStats {
     pub rejected_malformed: u64,
     /// Requests rejected with 503 because the state table is full.
     pub rejected_full: u64,
-    /// Requests answered with 500 because the writer or the state file failed.
+    /// Requests that failed with 500 because the writer or the state file failed.
     pub failed: u64,
     /// Number of (sensor, stream) entries in the state table.
     pub streams: usize,
@@ -90,8 +92,8 @@ pub struct IntakeStats {
 
 /// Receiver state: the secret, and the highest stored sequence per (sensor, stream).
 ///
-/// Calls must not overlap (the type takes `&mut self`), and only one `Intake` may use a state
-/// file at a time.
+/// Calls must not overlap, which `&mut self` ensures. A lock file next to the state file keeps
+/// a second `Intake` from opening the same state until this one is dropped.
 #[derive(Debug)]
 pub struct Intake {
     secret: Secret,
@@ -188,7 +190,9 @@ impl Intake {
         // Events up to `stored` were written before. The batch is consecutive, so the new ones
         // are a suffix of it.
         let last = batch.last_sequence();
-        let skipped = stored.saturating_sub(batch.first_sequence - 1).min(batch.events.len() as u64);
+        let skipped = stored
+            .saturating_sub(batch.first_sequence - 1)
+            .min(batch.events.len() as u64);
         let new_events = &batch.events[skipped as usize..];
         let missing = batch.first_sequence.saturating_sub(stored + 1);
 

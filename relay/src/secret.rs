@@ -54,7 +54,9 @@ pub enum SignatureError {
     #[error("invalid {SIGNATURE_HEADER} header, expected sha256= and 64 hex digits")]
     Malformed,
 
-    #[error("{SIGNATURE_HEADER} does not match the body; check that both ends use the same secret")]
+    #[error(
+        "{SIGNATURE_HEADER} does not match the body; check that both ends use the same secret"
+    )]
     Mismatch,
 }
 
@@ -200,7 +202,10 @@ mod tests {
 
         assert_eq!(secret().verify(body, Some(&value)), Ok(()));
         assert_eq!(
-            secret().verify(body, Some(&value.to_uppercase().replace("SHA256=", "sha256="))),
+            secret().verify(
+                body,
+                Some(&value.to_uppercase().replace("SHA256=", "sha256="))
+            ),
             Ok(())
         );
     }

@@ -128,6 +128,8 @@ pub struct SenderStats {
     pub stream: StreamId,
     /// Events the receiver acknowledged.
     pub acknowledged: u64,
+    /// Requests that failed or were rejected, each retried later.
+    pub failed_attempts: u64,
     /// Events in the spool, not yet acknowledged.
     pub pending: u64,
     pub spool: SpoolStats,
@@ -157,6 +159,7 @@ pub(crate) struct Inner {
     /// When the worker must stop, set by [`Sender::shutdown`].
     pub(crate) stop_at: Option<Instant>,
     pub(crate) acknowledged: u64,
+    pub(crate) failed_attempts: u64,
     append_failures: u64,
     invalid_lines: u64,
     append_failing: bool,
@@ -198,6 +201,7 @@ impl Sender {
                 spool,
                 stop_at: None,
                 acknowledged: 0,
+                failed_attempts: 0,
                 append_failures: 0,
                 invalid_lines: 0,
                 append_failing: false,
@@ -265,6 +269,7 @@ impl Sender {
         SenderStats {
             stream: inner.spool.stream(),
             acknowledged: inner.acknowledged,
+            failed_attempts: inner.failed_attempts,
             pending: inner.spool.pending(),
             spool: inner.spool.stats(),
             append_failures: inner.append_failures,

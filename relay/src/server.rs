@@ -43,7 +43,10 @@ where
 {
     let server = Server::http(addr).map_err(io::Error::other)?;
     let local = server.server_addr().to_ip().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "intake server needs an IP address")
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "intake server needs an IP address",
+        )
     })?;
 
     let intake = Arc::new(Mutex::new(intake));
@@ -54,12 +57,10 @@ where
         write,
         warnings: RejectionWarnings::default(),
     };
-    let thread = thread::Builder::new()
-        .name("intake".to_string())
-        .spawn({
-            let stop = Arc::clone(&stop);
-            move || run(server, handler, &stop)
-        })?;
+    let thread = thread::Builder::new().name("intake".to_string()).spawn({
+        let stop = Arc::clone(&stop);
+        move || run(server, handler, &stop)
+    })?;
 
     log::info!("intake server listens on http://{local}{path}");
     Ok(IntakeServer {

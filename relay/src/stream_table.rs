@@ -2,14 +2,15 @@
 //! JSON file that is replaced atomically.
 
 use std::collections::HashMap;
-use std::fs;
+use std::ffi::OsString;
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{lock_exclusive, write_atomic};
 use crate::batch::{validate_sensor_id, StreamId};
 
 /// Default maximum number of (sensor, stream) entries. Each entry is about 80 bytes in the
@@ -24,6 +25,15 @@ const STATE_VERSION: u32 = 1;
 pub enum StateError {
     #[error("failed to read intake state file {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
+
+    #[error("failed to lock {}: {source}", path.display())]
+    Lock { path: PathBuf, source: io::Error },
+
+    #[error(
+        "intake state file {} is in use by another intake; give each intake its own state file",
+        path.display()
+    )]
+    Locked { path: PathBuf },
 
     #[error(
         "invalid intake state file {}: {reason}; fix or remove it (removing it lets sensors \
@@ -55,21 +65,37 @@ struct StreamEntry {
 #[derive(Debug)]
 pub(crate) struct StreamTable {
     path: PathBuf,
+    /// Lock file `<path>.lock`, whose `flock(2)` lasts as long as the table is open.
+    _lock: File,
     max_streams: usize,
     /// Highest stored sequence by sensor id, then stream.
     entries: HashMap<String, HashMap<StreamId, u64>>,
     /// Number of (sensor, stream) entries.
     len: usize,
-    /// Whether memory holds changes the file does not.
+    /// Whether memory contains changes that the file lacks.
     dirty: bool,
 }
 
 impl StreamTable {
-    /// Loads the table from `path`, or starts empty when the file does not exist. A file with
-    /// more than `max_streams` entries loads whole, but takes no new streams.
+    /// Locks `<path>.lock` and loads the table from `path`, or starts empty when the file does
+    /// not exist. A file with more than `max_streams` entries loads whole, but takes no new
+    /// streams.
     pub(crate) fn open(path: &Path, max_streams: usize) -> Result<StreamTable, StateError> {
+        let mut lock_path = OsString::from(path.as_os_str());
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let lock = lock_exclusive(&lock_path)
+            .map_err(|source| StateError::Lock {
+                path: lock_path,
+                source,
+            })?
+            .ok_or_else(|| StateError::Locked {
+                path: path.to_path_buf(),
+            })?;
+
         let mut table = StreamTable {
             path: path.to_path_buf(),
+            _lock: lock,
             max_streams,
             entries: HashMap::new(),
             len: 0,
@@ -100,8 +126,9 @@ impl StreamTable {
         }
         for entry in file.streams {
             validate_sensor_id(&entry.sensor).map_err(|error| invalid(error.to_string()))?;
-            let stream = StreamId::parse(&entry.stream)
-                .ok_or_else(|| invalid(format!("stream {:?} is not 16 hex digits", entry.stream)))?;
+            let stream = StreamId::parse(&entry.stream).ok_or_else(|| {
+                invalid(format!("stream {:?} is not 16 hex digits", entry.stream))
+            })?;
             table.insert(entry.sensor, stream, entry.acked);
         }
         Ok(table)
@@ -199,12 +226,24 @@ mod tests {
         table.raise("pi-a", StreamId(1), 3);
         table.raise("pi-b", StreamId(2), 9);
         table.save().unwrap();
+        drop(table);
         let loaded = StreamTable::open(&path, 10).unwrap();
 
         assert_eq!(loaded.get("pi-a", StreamId(1)), Some(5));
         assert_eq!(loaded.get("pi-b", StreamId(2)), Some(9));
         assert_eq!(loaded.get("pi-b", StreamId(1)), None);
         assert!(!loaded.is_dirty());
+    }
+
+    #[test]
+    fn second_open_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intake.json");
+        let _first = StreamTable::open(&path, 10).unwrap();
+
+        let second = StreamTable::open(&path, 10);
+
+        assert!(matches!(second, Err(StateError::Locked { .. })));
     }
 
     #[test]

@@ -77,7 +77,11 @@ impl FailureLog {
             self.since = Some(Instant::now());
             log::warn!("{} failed: {error}; {consequence}", self.what);
         } else {
-            log::debug!("{} failed again ({} failures): {error}", self.what, self.failures);
+            log::debug!(
+                "{} failed again ({} failures): {error}",
+                self.what,
+                self.failures
+            );
         }
     }
 
@@ -94,7 +98,7 @@ impl FailureLog {
     }
 }
 
-/// What the worker found when it looked for work.
+/// Outcome of waiting for work.
 enum Wake {
     /// Events are pending.
     Work,
@@ -140,7 +144,7 @@ impl Worker {
         }
     }
 
-    /// Runs until [`crate::Sender::shutdown`] asks it to stop, then fsyncs the spool and saves
+    /// Runs until [`crate::Sender::shutdown`] requests a stop, then fsyncs the spool and saves
     /// its state.
     pub(crate) fn run(mut self) {
         loop {
@@ -155,10 +159,16 @@ impl Worker {
             }
 
             self.sync_spool();
-            let batch = match self.shared.lock().spool.read_batch(self.batch_max_events, self.batch_max_bytes) {
+            let batch = match self
+                .shared
+                .lock()
+                .spool
+                .read_batch(self.batch_max_events, self.batch_max_bytes)
+            {
                 Ok(batch) => batch,
                 Err(error) => {
-                    self.read.failed(&error, "delivery waits until it can be read");
+                    self.read
+                        .failed(&error, "delivery waits until it can be read");
                     None
                 }
             };
@@ -172,6 +182,7 @@ impl Worker {
             if self.deliver(batch) {
                 self.backoff.reset();
             } else {
+                self.shared.lock().failed_attempts += 1;
                 let delay = self.backoff.next_delay();
                 self.pause(delay);
             }
@@ -266,7 +277,8 @@ impl Worker {
         inner.acknowledged += pending_before - pending;
         drop(inner);
 
-        self.delivery.succeeded(&format!(", {pending} events pending"));
+        self.delivery
+            .succeeded(&format!(", {pending} events pending"));
         log::debug!("delivered events up to sequence {acked}");
         true
     }
@@ -288,16 +300,17 @@ impl Worker {
         let stop_was_requested = self.shared.lock().stop_at.is_some();
 
         loop {
-            let now = Instant::now();
-            if now >= end {
-                return;
-            }
-            let slice = (end - now).min(SYNC_INTERVAL);
-
             let inner = self.shared.lock();
-            if stop_deadline_passed(&inner) || inner.stop_at.is_some() != stop_was_requested {
+            if inner.stop_at.is_some() != stop_was_requested {
                 return;
             }
+            let until = inner.stop_at.map_or(end, |stop_at| stop_at.min(end));
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            let slice = (until - now).min(SYNC_INTERVAL);
+
             let (inner, _) = self
                 .shared
                 .wake
@@ -355,7 +368,9 @@ impl Worker {
 }
 
 fn stop_deadline_passed(inner: &Inner) -> bool {
-    inner.stop_at.is_some_and(|stop_at| Instant::now() >= stop_at)
+    inner
+        .stop_at
+        .is_some_and(|stop_at| Instant::now() >= stop_at)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The sender's spool: events on disk from the moment they are taken until the receiver
 //! acknowledges them.
 //!
-//! A spool folder holds `state.json` (stream id, acknowledged sequence) and append-only
-//! segment files named after their first sequence number. Each event is one framed record
+//! A spool folder contains `state.json` (stream id, acknowledged sequence), append-only
+//! segment files named after their first sequence number, and a `lock` file. Each event is one framed record
 //! (see [`record`]). The newest segment is never deleted, so the next sequence number can
 //! always be derived from the files.
 //!
@@ -28,11 +28,11 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::atomic_file::sync_dir;
+use crate::atomic_file::{lock_exclusive, sync_dir};
 use crate::batch::{StreamId, MAX_LINE_BYTES};
 use record::{decode_record, encode_record, MAX_RECORD_BYTES};
-use segment::{is_cut_by_chunk, list_segments, read_chunk, scan_segment, segment_file_name};
 use segment::Segment;
+use segment::{is_cut_by_chunk, list_segments, read_chunk, scan_segment, segment_file_name};
 pub use state::{SpoolState, STATE_FILE};
 
 /// Largest segment size chosen by [`SpoolOptions::with_max_bytes`]. Dropping a segment when
@@ -42,11 +42,20 @@ const MAX_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
 /// Segments a full spool is split into, when that keeps them within the size bounds.
 const SEGMENTS_PER_SPOOL: u64 = 16;
 
+/// Name of the lock file inside the spool folder.
+const LOCK_FILE: &str = "lock";
+
 /// Failure of a spool operation.
 #[derive(Debug, Error)]
 pub enum SpoolError {
     #[error("failed to create spool folder {}: {source}", dir.display())]
     CreateDir { dir: PathBuf, source: io::Error },
+
+    #[error(
+        "spool folder {} is in use by another sender; give each sender its own spool_dir",
+        dir.display()
+    )]
+    Locked { dir: PathBuf },
 
     #[error("spool file {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -172,10 +181,13 @@ struct Cursor {
     next_sequence: u64,
 }
 
-/// An open spool folder. One process at a time may open a folder.
+/// An open spool folder. A lock file keeps a second `Spool` from opening the folder, in this
+/// process or another one, until this one is dropped.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
+    /// Lock file whose `flock(2)` lasts as long as the spool is open.
+    _lock: File,
     options: SpoolOptions,
     stream: StreamId,
     acked: u64,
@@ -209,6 +221,15 @@ impl Spool {
             dir: dir.to_path_buf(),
             source,
         })?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = lock_exclusive(&lock_path)
+            .map_err(|source| SpoolError::Io {
+                path: lock_path,
+                source,
+            })?
+            .ok_or_else(|| SpoolError::Locked {
+                dir: dir.to_path_buf(),
+            })?;
         let listed = list_segments(dir)?;
 
         let state = match SpoolState::load(dir)? {
@@ -246,6 +267,7 @@ impl Spool {
 
         let mut spool = Spool {
             dir: dir.to_path_buf(),
+            _lock: lock,
             options,
             stream: state.stream,
             acked: state.acked,
@@ -320,7 +342,10 @@ impl Spool {
         let record_bytes = self.record.len() as u64;
         self.make_room(record_bytes)?;
 
-        let active = self.segments.back_mut().expect("a spool always has a segment");
+        let active = self
+            .segments
+            .back_mut()
+            .expect("a spool always has a segment");
         if let Err(source) = (&*self.active).write_all(&self.record) {
             // O_APPEND writes at the end of the file, so cutting it back re-aligns the next
             // append. If even that fails, the next open cuts the partial record off.
@@ -507,7 +532,9 @@ impl Spool {
 
     /// Finds the segment index and byte offset to read the first unacknowledged record from.
     fn read_start(&self) -> Option<(usize, u64)> {
-        if let Some(cursor) = self.cursor.filter(|cursor| cursor.next_sequence == self.acked + 1)
+        if let Some(cursor) = self
+            .cursor
+            .filter(|cursor| cursor.next_sequence == self.acked + 1)
         {
             let index = self
                 .segments
@@ -533,8 +560,7 @@ impl Spool {
             self.rotate()?;
         }
 
-        while self.total_bytes + record_bytes > self.options.max_bytes && self.segments.len() > 1
-        {
+        while self.total_bytes + record_bytes > self.options.max_bytes && self.segments.len() > 1 {
             self.drop_oldest();
         }
         Ok(())
@@ -593,7 +619,10 @@ impl Spool {
             );
         }
         self.total_bytes -= segment.bytes;
-        if self.cursor.is_some_and(|cursor| cursor.segment_first == segment.first) {
+        if self
+            .cursor
+            .is_some_and(|cursor| cursor.segment_first == segment.first)
+        {
             self.cursor = None;
         }
     }

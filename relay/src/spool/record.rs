@@ -92,8 +92,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record<'_>, FrameError> {
 
     let mut sequence = [0u8; 8];
     sequence.copy_from_slice(&header[8..HEADER_BYTES]);
-    let line = std::str::from_utf8(&bytes[HEADER_BYTES..encoded_len])
-        .map_err(|_| FrameError::NotUtf8)?;
+    let line =
+        std::str::from_utf8(&bytes[HEADER_BYTES..encoded_len]).map_err(|_| FrameError::NotUtf8)?;
 
     Ok(Record {
         sequence: u64::from_le_bytes(sequence),

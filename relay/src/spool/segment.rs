@@ -32,7 +32,8 @@ impl Segment {
 
     /// Returns how many records have a sequence number above `acked`.
     pub fn unacked(&self, acked: u64) -> u64 {
-        self.end().saturating_sub(self.first.max(acked.saturating_add(1)))
+        self.end()
+            .saturating_sub(self.first.max(acked.saturating_add(1)))
     }
 }
 
@@ -100,7 +101,10 @@ pub(crate) fn scan_segment(first: u64, path: &Path) -> Result<Scan, SpoolError> 
         }
     }
 
-    let file = OpenOptions::new().write(true).open(path).map_err(io_error)?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_error)?;
     let truncated = offset < bytes.len();
     if truncated {
         file.set_len(offset as u64).map_err(io_error)?;
@@ -138,7 +142,7 @@ pub(crate) fn read_chunk(segment: &Segment, offset: u64, len: usize) -> io::Resu
 }
 
 /// Returns whether a decode failure at the end of a chunk only means that the chunk stops
-/// inside a record which the segment holds whole.
+/// inside a record that the segment contains whole.
 pub(crate) fn is_cut_by_chunk(error: &FrameError, chunk_end: u64, segment: &Segment) -> bool {
     matches!(error, FrameError::Incomplete { .. }) && chunk_end < segment.bytes
 }
