@@ -3,8 +3,8 @@
 //! Each event's Maltrail log line goes into a spool on disk, and a worker thread POSTs signed
 //! batches to the viewer's intake URL until the viewer acknowledges them. Events survive
 //! outages of the link or the viewer and restarts of the sensor, and arrive once and in order.
-//! The protocol and the spool are in the `trailwatch-relay` crate, whose `PROTOCOL.md`
-//! describes the exchange.
+//! The exceptions are events dropped because the spool reached `spool_max_mib` (counted and
+//! logged), and the crash windows that `PROTOCOL.md` in the `trailwatch-relay` crate lists.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +32,7 @@ const MIB: u64 = 1024 * 1024;
 pub struct DeliveryConfig {
     /// Intake URL of the viewer, such as `http://viewer:8338/api/intake`. https works too.
     pub url: String,
-    /// File holding the secret shared with the viewer: at least 16 bytes, trailing whitespace
+    /// File containing the secret shared with the viewer: at least 16 bytes, trailing whitespace
     /// ignored.
     pub secret_file: PathBuf,
     /// Spool folder, on the persistent partition so that events survive a reboot.
@@ -151,7 +151,7 @@ fn error(key: &str, value: &str, reason: &str) -> OutputError {
 }
 
 impl Output for DeliveryOutput {
-    /// Appends the event's log line to the spool; the worker sends it.
+    /// Appends the event's log line to the spool, from which the worker sends it.
     fn send(&mut self, event: &Event) {
         self.line.clear();
         event.write_log_line(&mut self.line);

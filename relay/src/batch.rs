@@ -309,9 +309,11 @@ mod tests {
 
         let text = String::from_utf8(one.encode()).unwrap();
 
-        assert!(text.starts_with(
-            r#"{"version":1,"sensor":"office-pi","stream":"9f1c0a3e5b7d2468","first_sequence":41,"events":["\"2026-03-01"#
-        ));
+        let head = concat!(
+            r#"{"version":1,"sensor":"office-pi","stream":"9f1c0a3e5b7d2468","#,
+            r#""first_sequence":41,"events":["\"2026-03-01"#
+        );
+        assert!(text.starts_with(head), "{text}");
         assert!(text.ends_with(r#"(static)\n"]}"#), "{text}");
     }
 

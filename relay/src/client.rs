@@ -67,6 +67,10 @@ impl Client {
     /// POSTs `body` with its signature and returns the sequence number the receiver
     /// acknowledged. `timeout` bounds the whole request and is rounded up to whole seconds.
     /// Redirects are not followed, because a POST must not silently go elsewhere.
+    ///
+    /// minreq 3.0 with its `proxy` feature, which this crate enables, sends the request through
+    /// the proxy named in `http_proxy`, `https_proxy` or `all_proxy` when one is set. It has no
+    /// `no_proxy` list.
     pub(crate) fn post(&self, body: Vec<u8>, timeout: Duration) -> Result<u64, PostError> {
         let request_error = |source| PostError::Request {
             url: self.url.clone(),
@@ -108,5 +112,43 @@ impl Client {
                 body: text.chars().take(MAX_SHOWN_RESPONSE_CHARS).collect(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_support_is_compiled_in() {
+        if std::env::var_os("https_proxy").is_some() {
+            eprintln!("skipping: https_proxy is set, and minreq would send the request to it");
+            return;
+        }
+        // Nothing listens on a port that was just released, so the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::new(
+            format!("https://127.0.0.1:{port}/api/intake"),
+            Secret::new(vec![1; 16]).unwrap(),
+        );
+
+        let error = client
+            .post(b"{}".to_vec(), Duration::from_secs(5))
+            .unwrap_err();
+
+        assert!(
+            matches!(
+                error,
+                PostError::Request {
+                    source: minreq::Error::IoError(_),
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 }

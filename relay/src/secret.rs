@@ -34,7 +34,10 @@ pub enum SecretError {
     #[error("failed to read secret file {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
-    #[error("secret file {} is empty; write at least {MIN_SECRET_BYTES} random bytes to it", path.display())]
+    #[error(
+        "secret file {} is empty; write at least {MIN_SECRET_BYTES} random bytes to it",
+        path.display()
+    )]
     Empty { path: PathBuf },
 
     #[error(

@@ -252,7 +252,10 @@ impl Sender {
                 inner.append_failures += 1;
                 if !inner.append_failing {
                     inner.append_failing = true;
-                    log::warn!("failed to spool an event for delivery: {error}; events are dropped until the spool is writable again");
+                    log::warn!(
+                        "failed to spool an event for delivery: {error}; events are dropped \
+                         until the spool is writable again"
+                    );
                 }
             }
         }

@@ -17,7 +17,8 @@ use crate::spool::SpoolBatch;
 /// Time the worker waits for a batch to fill before sending a partial one.
 const LINGER: Duration = Duration::from_millis(200);
 
-/// Maximum time between two fsyncs of appended events, also while the receiver is down.
+/// Time between two fsyncs of appended events while the worker waits, for events or for the
+/// next retry. A request in flight delays the next fsync by up to its timeout.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Minimum time between two saves of the acknowledged sequence to the state file. A save that

@@ -117,7 +117,7 @@ fn spool_state_survives_reopen() {
 }
 
 #[test]
-fn acked_state_ahead_of_segments_keeps_numbering() {
+fn acked_state_ahead_keeps_numbering() {
     let dir = tempfile::tempdir().unwrap();
     let mut spool = open(dir.path());
     let stream = spool.stream();
@@ -315,7 +315,7 @@ fn invalid_options_are_rejected() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Whatever bytes a segment file holds, opening and reading the spool neither panics nor
+    /// Whatever bytes a segment file contains, opening and reading the spool neither panics nor
     /// returns an event that was never appended.
     #[test]
     fn random_segment_bytes_never_panic(

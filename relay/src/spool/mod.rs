@@ -1,10 +1,10 @@
-//! The sender's spool: events on disk from the moment they are taken until the receiver
+//! The sender's spool: events on disk from the moment they are appended until the receiver
 //! acknowledges them.
 //!
 //! A spool folder contains `state.json` (stream id, acknowledged sequence), append-only
-//! segment files named after their first sequence number, and a `lock` file. Each event is one framed record
-//! (see [`record`]). The newest segment is never deleted, so the next sequence number can
-//! always be derived from the files.
+//! segment files named after their first sequence number, and a `lock` file. Each event is
+//! one framed record (see [`record`]). The newest segment is never deleted, so the next
+//! sequence number can always be derived from the files.
 //!
 //! Durability:
 //! - [`Spool::append`] only writes to the page cache. The data reaches the disk when
@@ -16,113 +16,34 @@
 //!   older than the receiver's only means that some events are sent again, and the receiver
 //!   skips them.
 
+mod error;
+mod options;
+mod read;
 pub mod record;
 mod segment;
 mod state;
+mod sync;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use thiserror::Error;
-
 use crate::atomic_file::{lock_exclusive, sync_dir};
 use crate::batch::{StreamId, MAX_LINE_BYTES};
-use record::{decode_record, encode_record, MAX_RECORD_BYTES};
-use segment::Segment;
-use segment::{is_cut_by_chunk, list_segments, read_chunk, scan_segment, segment_file_name};
+use read::Cursor;
+use record::{encode_record, MAX_RECORD_BYTES};
+use segment::{list_segments, scan_segment, segment_file_name, Segment};
+
+pub use error::SpoolError;
+pub use options::SpoolOptions;
+pub use read::SpoolBatch;
 pub use state::{SpoolState, STATE_FILE};
-
-/// Largest segment size chosen by [`SpoolOptions::with_max_bytes`]. Dropping a segment when
-/// the spool is full loses at most this much.
-const MAX_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Segments a full spool is split into, when that keeps them within the size bounds.
-const SEGMENTS_PER_SPOOL: u64 = 16;
+pub use sync::SyncTicket;
 
 /// Name of the lock file inside the spool folder.
 const LOCK_FILE: &str = "lock";
-
-/// Failure of a spool operation.
-#[derive(Debug, Error)]
-pub enum SpoolError {
-    #[error("failed to create spool folder {}: {source}", dir.display())]
-    CreateDir { dir: PathBuf, source: io::Error },
-
-    #[error(
-        "spool folder {} is in use by another sender; give each sender its own spool_dir",
-        dir.display()
-    )]
-    Locked { dir: PathBuf },
-
-    #[error("spool file {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-
-    #[error(
-        "invalid spool state file {}: {reason}; delete the spool folder to start a new \
-         stream (unsent events in it are lost)",
-        path.display()
-    )]
-    InvalidState { path: PathBuf, reason: String },
-
-    #[error("failed to fsync spool {}: {source}", dir.display())]
-    Sync { dir: PathBuf, source: io::Error },
-
-    #[error("failed to draw a random stream id: {0}")]
-    Random(getrandom::Error),
-
-    #[error(
-        "invalid spool size: {max_bytes} bytes with {segment_bytes}-byte segments; segments \
-         must hold {MAX_RECORD_BYTES} bytes and the spool at least two segments"
-    )]
-    InvalidOptions { max_bytes: u64, segment_bytes: u64 },
-
-    #[error("event line is {len} bytes long, expected 1 to {MAX_LINE_BYTES}")]
-    LineLength { len: usize },
-
-    #[error(
-        "acknowledgement of sequence {ack} is beyond the last spooled sequence {last}; the \
-         receiver's state does not belong to this spool"
-    )]
-    AckBeyondEnd { ack: u64, last: u64 },
-}
-
-/// Size limits of a spool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpoolOptions {
-    /// Maximum bytes of all segment files. Reaching it drops the oldest segment.
-    pub max_bytes: u64,
-    /// Size at which the spool starts a new segment.
-    pub segment_bytes: u64,
-}
-
-impl SpoolOptions {
-    /// Returns options for `max_bytes` with segments of a sixteenth of it, bounded to
-    /// [`MAX_RECORD_BYTES`] through 4 MiB.
-    pub fn with_max_bytes(max_bytes: u64) -> SpoolOptions {
-        let segment_bytes =
-            (max_bytes / SEGMENTS_PER_SPOOL).clamp(MAX_RECORD_BYTES as u64, MAX_SEGMENT_BYTES);
-        SpoolOptions {
-            max_bytes,
-            segment_bytes,
-        }
-    }
-
-    fn validate(&self) -> Result<(), SpoolError> {
-        // A segment must fit the largest record, and the spool two segments, so that dropping
-        // every old segment always makes room for one more record.
-        let fits_record = self.segment_bytes >= MAX_RECORD_BYTES as u64;
-        if !fits_record || self.max_bytes < self.segment_bytes.saturating_mul(2) {
-            return Err(SpoolError::InvalidOptions {
-                max_bytes: self.max_bytes,
-                segment_bytes: self.segment_bytes,
-            });
-        }
-        Ok(())
-    }
-}
 
 /// Counters of a spool since it was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -134,51 +55,6 @@ pub struct SpoolStats {
     /// Unacknowledged events lost: in dropped segments, behind damaged records found when
     /// reading, and one for each torn tail cut off at open (a power cut tears one record).
     pub dropped_events: u64,
-}
-
-/// Consecutive events read from the spool, to be sent as one batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpoolBatch {
-    pub first_sequence: u64,
-    pub events: Vec<String>,
-}
-
-impl SpoolBatch {
-    /// Returns the sequence number of the last event.
-    pub fn last_sequence(&self) -> u64 {
-        self.first_sequence + self.events.len() as u64 - 1
-    }
-}
-
-/// Files to fsync, taken from a spool with [`Spool::begin_sync`] so that the fsync can run
-/// without holding the lock that guards the spool.
-#[derive(Debug)]
-pub struct SyncTicket {
-    files: Vec<Arc<File>>,
-    dir: Option<PathBuf>,
-    dir_generation: u64,
-    through: u64,
-}
-
-impl SyncTicket {
-    /// Fsyncs the files, then the folder if segments were created since the last sync.
-    pub fn run(&self) -> io::Result<()> {
-        for file in &self.files {
-            file.sync_data()?;
-        }
-        if let Some(dir) = &self.dir {
-            sync_dir(dir)?;
-        }
-        Ok(())
-    }
-}
-
-/// Position just after the last record that [`Spool::read_batch`] returned.
-#[derive(Debug, Clone, Copy)]
-struct Cursor {
-    segment_first: u64,
-    offset: u64,
-    next_sequence: u64,
 }
 
 /// An open spool folder. A lock file keeps a second `Spool` from opening the folder, in this
@@ -363,137 +239,8 @@ impl Spool {
         Ok(sequence)
     }
 
-    /// Returns the files that need an fsync before every appended record is on disk, or
-    /// `None` when everything is synced. Pass the ticket to [`Spool::finish_sync`] after
-    /// [`SyncTicket::run`] succeeded.
-    pub fn begin_sync(&self) -> Option<SyncTicket> {
-        let through = self.next_sequence - 1;
-        let dir_dirty = self.dir_generation != self.dir_synced_generation;
-        if self.synced_through >= through && self.unsynced.is_empty() && !dir_dirty {
-            return None;
-        }
-
-        let mut files = self.unsynced.clone();
-        files.push(Arc::clone(&self.active));
-        Some(SyncTicket {
-            files,
-            dir: dir_dirty.then(|| self.dir.clone()),
-            dir_generation: self.dir_generation,
-            through,
-        })
-    }
-
-    /// Records that `ticket` ran successfully, so [`Spool::read_batch`] may return the
-    /// records it covered.
-    pub fn finish_sync(&mut self, ticket: &SyncTicket) {
-        self.synced_through = self.synced_through.max(ticket.through);
-        self.unsynced
-            .retain(|file| !ticket.files.iter().any(|synced| Arc::ptr_eq(synced, file)));
-        if ticket.dir.is_some() {
-            self.dir_synced_generation = self.dir_synced_generation.max(ticket.dir_generation);
-        }
-    }
-
-    /// Fsyncs everything appended so far, holding `&mut self` throughout.
-    pub fn sync(&mut self) -> Result<(), SpoolError> {
-        let Some(ticket) = self.begin_sync() else {
-            return Ok(());
-        };
-        ticket.run().map_err(|source| SpoolError::Sync {
-            dir: self.dir.clone(),
-            source,
-        })?;
-        self.finish_sync(&ticket);
-        Ok(())
-    }
-
-    /// Reads the oldest unacknowledged events that are on disk: at most `max_events`, and at
-    /// most `max_bytes` of lines unless a single line is longer. Stops early at a gap in the
-    /// sequence numbers, so the batch is consecutive. Returns `None` when there is nothing to
-    /// send.
-    ///
-    /// Damaged records found here are cut off like at open, with the events behind them in
-    /// their segment counted as dropped.
-    pub fn read_batch(
-        &mut self,
-        max_events: usize,
-        max_bytes: usize,
-    ) -> Result<Option<SpoolBatch>, SpoolError> {
-        if self.acked >= self.synced_through || max_events == 0 {
-            return Ok(None);
-        }
-        let Some((mut index, mut offset)) = self.read_start() else {
-            return Ok(None);
-        };
-
-        let mut batch = SpoolBatch {
-            first_sequence: 0,
-            events: Vec::new(),
-        };
-        let mut batch_bytes = 0;
-        let chunk_len = max_bytes.saturating_add(MAX_RECORD_BYTES);
-
-        'segments: while index < self.segments.len() {
-            let segment = &self.segments[index];
-            if !batch.events.is_empty() && segment.first != batch.last_sequence() + 1 {
-                break;
-            }
-            let len = (segment.bytes - offset).min(chunk_len as u64) as usize;
-            let chunk = read_chunk(segment, offset, len).map_err(|source| SpoolError::Io {
-                path: segment.path.clone(),
-                source,
-            })?;
-
-            let mut position = 0;
-            while position < chunk.len() {
-                let record = match decode_record(&chunk[position..]) {
-                    Ok(record) => record,
-                    Err(error) if is_cut_by_chunk(&error, offset + len as u64, segment) => break,
-                    Err(_) => {
-                        self.cut_damaged_segment(index, offset + position as u64)?;
-                        break 'segments;
-                    }
-                };
-                if record.sequence > self.synced_through {
-                    break 'segments;
-                }
-                if record.sequence > self.acked {
-                    let full = batch.events.len() >= max_events
-                        || batch_bytes + record.line.len() > max_bytes;
-                    if !batch.events.is_empty() && full {
-                        break 'segments;
-                    }
-                    if batch.events.is_empty() {
-                        batch.first_sequence = record.sequence;
-                    }
-                    batch_bytes += record.line.len();
-                    batch.events.push(record.line.to_string());
-                    self.cursor = Some(Cursor {
-                        segment_first: segment.first,
-                        offset: offset + (position + record.encoded_len) as u64,
-                        next_sequence: record.sequence + 1,
-                    });
-                }
-                position += record.encoded_len;
-            }
-
-            if position == 0 && len > 0 {
-                // Not even one record decoded from a chunk that fits the largest record.
-                self.cut_damaged_segment(index, offset)?;
-                break;
-            }
-            offset += position as u64;
-            if offset >= segment.bytes {
-                index += 1;
-                offset = 0;
-            }
-        }
-
-        Ok((!batch.events.is_empty()).then_some(batch))
-    }
-
     /// Records that the receiver stored every event up to `sequence` and deletes segments that
-    /// hold nothing else. The new value reaches the state file with [`Spool::save_state`].
+    /// contain nothing else. The new value reaches the state file with [`Spool::save_state`].
     pub fn acknowledge(&mut self, sequence: u64) -> Result<(), SpoolError> {
         if sequence >= self.next_sequence {
             return Err(SpoolError::AckBeyondEnd {
@@ -528,28 +275,6 @@ impl Spool {
             self.mark_saved(state);
         }
         Ok(())
-    }
-
-    /// Finds the segment index and byte offset to read the first unacknowledged record from.
-    fn read_start(&self) -> Option<(usize, u64)> {
-        if let Some(cursor) = self
-            .cursor
-            .filter(|cursor| cursor.next_sequence == self.acked + 1)
-        {
-            let index = self
-                .segments
-                .iter()
-                .position(|segment| segment.first == cursor.segment_first);
-            if let Some(index) = index {
-                return Some((index, cursor.offset));
-            }
-        }
-
-        let index = self
-            .segments
-            .iter()
-            .position(|segment| segment.end() > self.acked + 1)?;
-        Some((index, 0))
     }
 
     /// Makes room for a record of `record_bytes`: starts a new segment when the active one is
@@ -625,32 +350,6 @@ impl Spool {
         {
             self.cursor = None;
         }
-    }
-
-    /// Cuts segment `index` off at the damaged record at `offset` and counts what was lost.
-    /// The active segment is replaced by a new one, because its run of sequence numbers no
-    /// longer reaches the next sequence.
-    fn cut_damaged_segment(&mut self, index: usize, offset: u64) -> Result<(), SpoolError> {
-        let segment = &self.segments[index];
-        let scan = scan_segment(segment.first, &segment.path)?;
-        let lost = segment
-            .unacked(self.acked)
-            .saturating_sub(scan.segment.unacked(self.acked));
-
-        self.stats.torn_records += 1;
-        self.stats.dropped_events += lost.max(1);
-        log::warn!(
-            "spool segment {} is damaged at byte {offset}: dropped {lost} unsent events behind it",
-            segment.path.display()
-        );
-
-        self.total_bytes -= segment.bytes - scan.segment.bytes;
-        self.segments[index] = scan.segment;
-        self.cursor = None;
-        if index + 1 == self.segments.len() {
-            self.rotate()?;
-        }
-        Ok(())
     }
 }
 
