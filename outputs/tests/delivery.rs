@@ -207,6 +207,61 @@ fn restart_over_same_spool_resumes() {
 }
 
 #[test]
+fn wiped_spool_is_accepted_again() {
+    if skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let config = config(dir.path(), server.local_addr());
+
+    let mut first = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 1..=50 {
+        first.send(&event(index));
+    }
+    wait_until("the first 50 events", || first.stats().pending == 0);
+    first.shutdown(DEADLINE);
+    drop(first);
+    fs::remove_dir_all(&config.spool_dir).unwrap();
+
+    // The new spool numbers its events from 1 again, under a new stream id.
+    let mut second = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 51..=100 {
+        second.send(&event(index));
+    }
+    wait_until("the next 50 events", || second.stats().pending == 0);
+    second.shutdown(DEADLINE);
+
+    let expected: Vec<String> = (1..=100).map(|index| event(index).to_log_line()).collect();
+    assert_eq!(*written.lock().unwrap(), expected);
+    assert_eq!(server.stats().streams, 2);
+    assert_eq!(server.stats().events_duplicate, 0);
+}
+
+#[test]
+fn full_spool_counts_dropped_events() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on the address, so every event stays in the 1 MiB spool.
+    let config = DeliveryConfig {
+        spool_max_mib: 1,
+        ..config(dir.path(), free_addr())
+    };
+    let mut output = DeliveryOutput::start(&config, &context()).unwrap();
+    let total = 20_000;
+
+    for index in 1..=total {
+        output.send(&event(index));
+    }
+    let stats = output.stats();
+    output.shutdown(Duration::ZERO);
+
+    assert!(stats.dropped > 0, "{stats:?}");
+    assert_eq!(stats.dropped + stats.pending, total);
+    assert_eq!(stats.sent, 0);
+}
+
+#[test]
 fn secret_file_errors_name_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), free_addr());
