@@ -242,7 +242,7 @@ fn wiped_spool_is_accepted_again() {
 #[test]
 fn full_spool_counts_dropped_events() {
     let dir = tempfile::tempdir().unwrap();
-    // Nothing listens on the address, so every event stays in the 1 MiB spool.
+    // Nothing listens on the address, so no event leaves the 1 MiB spool.
     let config = DeliveryConfig {
         spool_max_mib: 1,
         ..config(dir.path(), free_addr())
