@@ -171,6 +171,8 @@ impl Output for DeliveryOutput {
             sent: stats.acknowledged,
             dropped: stats.dropped(),
             pending: stats.pending,
+            // Delivery sends every event; it has no rate limit that skips any.
+            skipped: 0,
         }
     }
 }
