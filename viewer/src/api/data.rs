@@ -189,7 +189,7 @@ pub fn live(app: &App, caller: &Caller, params: &Params) -> Reply {
     let mut events = Vec::new();
     let result = query::scan_index(&index, date, start..end, &filter, &|_| true, &mut |hit| {
         if let Some(line) = hit.line {
-            events.push(EventRecord::from_line(&line.parsed));
+            events.push(EventRecord::from_view(&line.view));
         }
         ControlFlow::Continue(())
     });
@@ -271,7 +271,7 @@ fn write_export(
         let Some(line) = hit.line else {
             return ControlFlow::Continue(());
         };
-        let record = EventRecord::from_line(&line.parsed);
+        let record = EventRecord::from_view(&line.view);
         row.clear();
         match format {
             ExportFormat::Csv => record.write_csv(&mut row),

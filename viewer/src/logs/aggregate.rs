@@ -1,6 +1,7 @@
 //! Summaries over matching events: threats, timeline, pivots, daily counts and offenders.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hasher;
 use std::net::Ipv4Addr;
 use std::ops::ControlFlow;
 
@@ -8,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::cache::IndexCache;
+use super::fields::LineView;
 use super::filter::Filter;
 use super::query::{fetch, scan, QueryError};
 use super::severity::Severity;
@@ -15,10 +17,10 @@ use super::severity::Severity;
 /// Threats returned at most, the most frequent first.
 pub const MAX_THREATS: usize = 500;
 
-/// Distinct (source, trail, type) groups counted at most. A day with more groups than this
-/// (a scan from many spoofed sources) is summarized by its first groups, and the answer says
-/// `truncated`.
-pub const MAX_THREAT_GROUPS: usize = 200_000;
+/// Distinct (source, trail, type) groups counted at most. A group takes about 130 bytes in a map, so
+/// the bound keeps a threats query under about 10 MB. A range with more groups (a scan from
+/// many spoofed sources) is summarized by its first groups, and the answer says `truncated`.
+pub const MAX_THREAT_GROUPS: usize = 50_000;
 
 /// Buckets of a threat's sparkline, spread evenly over the queried dates.
 pub const SPARKLINE_LEN: usize = 24;
@@ -44,7 +46,19 @@ pub struct Threat {
     /// Times of the first and last event, as written in the log.
     pub first: String,
     pub last: String,
-    pub sparkline: [u64; SPARKLINE_LEN],
+    pub sparkline: [u32; SPARKLINE_LEN],
+}
+
+/// A threat while counting. It keeps where its first and last events are instead of their
+/// text, so that a group takes about 130 bytes and no allocation.
+#[derive(Debug)]
+struct Group {
+    severity: Severity,
+    count: u64,
+    /// (day position in the range, time of day in ms, line position) of the first event.
+    first: (u32, u32, usize),
+    last: (u32, u32, usize),
+    sparkline: [u32; SPARKLINE_LEN],
 }
 
 #[derive(Debug, Serialize)]
@@ -54,13 +68,29 @@ pub struct Threats {
     pub truncated: bool,
 }
 
+/// Returns a 128-bit key of the source, trail and type text. Two independent 64-bit hashes
+/// make a collision between two groups of one query practically impossible (about 2^-100 for
+/// the maximum number of groups).
+fn group_key(line: &LineView) -> u128 {
+    let mut sip = std::hash::DefaultHasher::new();
+    let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&line.src_ip, &line.trail, &line.trail_type] {
+        sip.write(part.as_bytes());
+        sip.write_u8(0xff);
+        for byte in part.bytes().chain([0xff]) {
+            fnv = (fnv ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (u128::from(sip.finish()) << 64) | u128::from(fnv)
+}
+
 /// Groups matching events by source, trail and type.
 pub fn threats(
     cache: &IndexCache,
     dates: &[NaiveDate],
     filter: &Filter,
 ) -> Result<Threats, QueryError> {
-    let mut groups: HashMap<(String, String, String), Threat> = HashMap::new();
+    let mut groups: HashMap<u128, Group> = HashMap::new();
     let mut truncated = false;
     let span_ms = dates.len() as u64 * DAY_MS;
 
@@ -68,53 +98,65 @@ pub fn threats(
         let Some(line) = hit.line else {
             return ControlFlow::Continue(());
         };
-        let line = &line.parsed;
-        let key = (
-            line.src_ip.clone(),
-            line.trail.clone(),
-            line.trail_type.clone(),
-        );
+        let key = group_key(&line.view);
+        let day = (hit.date - dates[0]).num_days().max(0) as u32;
+        let at = (day, hit.entry.time_ms, hit.index);
+        let severity = hit.entry.severity();
+
         if !groups.contains_key(&key) && groups.len() >= MAX_THREAT_GROUPS {
             truncated = true;
             return ControlFlow::Continue(());
         }
-
-        let day = dates.iter().position(|date| *date == hit.date).unwrap_or(0) as u64;
-        let at_ms = day * DAY_MS + u64::from(hit.entry.time_ms.min(DAY_MS as u32 - 1));
-        let bucket = (at_ms * SPARKLINE_LEN as u64 / span_ms) as usize;
-        let severity = hit.entry.severity();
-
-        let threat = groups.entry(key).or_insert_with(|| Threat {
-            src_ip: line.src_ip.clone(),
-            trail: line.trail.clone(),
-            trail_type: line.trail_type.clone(),
-            info: line.info_and_repeats().0.to_string(),
+        let group = groups.entry(key).or_insert(Group {
             severity,
             count: 0,
-            first: line.time.clone(),
-            last: line.time.clone(),
+            first: at,
+            last: at,
             sparkline: [0; SPARKLINE_LEN],
         });
-        threat.count += 1;
-        threat.severity = threat.severity.max(severity);
-        if line.time < threat.first {
-            threat.first.clone_from(&line.time);
-        }
-        if line.time > threat.last {
-            threat.last.clone_from(&line.time);
-        }
-        threat.sparkline[bucket.min(SPARKLINE_LEN - 1)] += 1;
+        group.count += 1;
+        group.severity = group.severity.max(severity);
+        group.first = group.first.min(at);
+        group.last = group.last.max(at);
+
+        let at_ms = u64::from(day) * DAY_MS + u64::from(hit.entry.time_ms.min(DAY_MS as u32 - 1));
+        let bucket = ((at_ms * SPARKLINE_LEN as u64 / span_ms) as usize).min(SPARKLINE_LEN - 1);
+        group.sparkline[bucket] = group.sparkline[bucket].saturating_add(1);
         ControlFlow::Continue(())
     })?;
 
-    let mut threats: Vec<Threat> = groups.into_values().collect();
-    threats.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.src_ip.cmp(&b.src_ip))
-            .then_with(|| a.trail.cmp(&b.trail))
-    });
-    threats.truncate(MAX_THREATS);
+    let mut ranked: Vec<Group> = groups.into_values().collect();
+    ranked.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.first.cmp(&b.first)));
+    ranked.truncate(MAX_THREATS);
+
+    // Read back the first and last event of each group for its text.
+    let position = |(day, _, index): (u32, u32, usize)| (dates[day as usize], index);
+    let mut wanted = Vec::with_capacity(ranked.len() * 2);
+    for group in &ranked {
+        wanted.push(position(group.first));
+        wanted.push(position(group.last));
+    }
+    let records = fetch(cache, &wanted)?;
+    if records.len() != wanted.len() {
+        // A file changed under the query; its positions no longer match.
+        return Err(QueryError::Changed);
+    }
+
+    let threats = ranked
+        .into_iter()
+        .zip(records.chunks_exact(2))
+        .map(|(group, pair)| Threat {
+            src_ip: pair[0].src_ip.clone(),
+            trail: pair[0].trail.clone(),
+            trail_type: pair[0].trail_type.clone(),
+            info: pair[0].info.clone(),
+            severity: group.severity,
+            count: group.count,
+            first: pair[0].time.clone(),
+            last: pair[1].time.clone(),
+            sparkline: group.sparkline,
+        })
+        .collect();
     Ok(Threats { threats, truncated })
 }
 
@@ -250,14 +292,14 @@ pub fn pivot(
         let Some(line) = hit.line else {
             return ControlFlow::Continue(());
         };
-        let line = &line.parsed;
+        let line = &line.view;
         total += 1;
         *days.entry(hit.date).or_insert(0) += 1;
-        if first.as_ref().is_none_or(|time| line.time < *time) {
-            first = Some(line.time.clone());
+        if first.as_deref().is_none_or(|time| *line.time < *time) {
+            first = Some(line.time.to_string());
         }
-        if last.as_ref().is_none_or(|time| line.time > *time) {
-            last = Some(line.time.clone());
+        if last.as_deref().is_none_or(|time| *line.time > *time) {
+            last = Some(line.time.to_string());
         }
 
         let peer = match kind {
@@ -265,8 +307,10 @@ pub fn pivot(
             PivotKind::Dst | PivotKind::Trail => &line.src_ip,
         };
         // Peers are bounded like threat groups, because a trail can have sources without end.
-        if peers.len() < MAX_THREAT_GROUPS || peers.contains_key(peer) {
-            *peers.entry(peer.clone()).or_insert(0) += 1;
+        if let Some(count) = peers.get_mut(peer.as_ref()) {
+            *count += 1;
+        } else if peers.len() < MAX_THREAT_GROUPS {
+            peers.insert(peer.to_string(), 1);
         }
 
         earliest.push((hit.date, hit.entry.time_ms, hit.index));
@@ -330,8 +374,8 @@ pub fn offenders(
                     sources.push(Ipv4Addr::from(hit.entry.src).to_string());
                 }
             } else if let Some(line) = hit.line {
-                if seen_other.insert(line.parsed.src_ip.clone()) {
-                    sources.push(line.parsed.src_ip.clone());
+                if seen_other.insert(line.view.src_ip.to_string()) {
+                    sources.push(line.view.src_ip.to_string());
                 }
             }
             ControlFlow::Continue(())

@@ -2,9 +2,8 @@
 
 use std::net::IpAddr;
 
-use trailwatch_event::LogLine;
-
-use super::severity::Severity;
+use super::fields::LineView;
+use super::severity::{Severity, SeverityCache};
 
 /// Trail type names in the order of their codes; any other name gets [`TYPE_OTHER`].
 pub const TYPE_NAMES: [&str; 8] = ["DNS", "IP", "IPORT", "URL", "HTTP", "UA", "PATH", "PORT"];
@@ -39,11 +38,11 @@ pub struct Entry {
 
 impl Entry {
     /// Builds the entry of the line that starts at byte `offset` of its file.
-    pub fn new(offset: u64, line: &LogLine) -> Entry {
+    pub fn new(offset: u64, line: &LineView, severities: &mut SeverityCache) -> Entry {
         let (src, src_v4) = address_key(&line.src_ip);
         let (dst, dst_v4) = address_key(&line.dst_ip);
         let (info, _) = line.info_and_repeats();
-        let severity = Severity::classify(&line.trail_type, info);
+        let severity = severities.classify(&line.trail_type, info);
 
         let mut flags = type_code(&line.trail_type) | ((severity as u8) << 4);
         if src_v4 {
@@ -103,15 +102,16 @@ pub fn type_code(name: &str) -> u8 {
 /// Returns the IP protocol number of a protocol field as written in the log (`TCP`, `UDP`,
 /// `ICMP`, `ICMPv6` or a decimal number), case-insensitively.
 pub fn proto_code(text: &str) -> u8 {
-    match text.to_ascii_uppercase().as_str() {
-        "TCP" => 6,
-        "UDP" => 17,
-        "ICMP" => 1,
-        "ICMPV6" => 58,
-        number => match number.parse::<u8>() {
-            Ok(code) if code != PROTO_UNKNOWN => code,
-            _ => PROTO_UNKNOWN,
-        },
+    const NAMES: [(&str, u8); 4] = [("TCP", 6), ("UDP", 17), ("ICMP", 1), ("ICMPv6", 58)];
+    if let Some((_, code)) = NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+    {
+        return *code;
+    }
+    match text.parse::<u8>() {
+        Ok(code) if code != PROTO_UNKNOWN && !text.starts_with('+') => code,
+        _ => PROTO_UNKNOWN,
     }
 }
 
@@ -152,12 +152,12 @@ pub fn time_of_day_ms(time: &str) -> Option<u32> {
     let millis = match clock.get(8) {
         Some(b'.') => {
             let fraction = clock.get(9..)?;
-            let first3 = fraction.iter().take(3).collect::<Vec<_>>();
-            if first3.is_empty() || !fraction.iter().all(u8::is_ascii_digit) {
+            if fraction.is_empty() || !fraction.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let value = first3.iter().fold(0, |v, d| v * 10 + u32::from(**d - b'0'));
-            value * 10u32.pow(3 - first3.len() as u32)
+            // Milliseconds from the first three digits; "5" means 500 ms.
+            let millis = fraction.iter().chain(b"00").take(3);
+            millis.fold(0, |value, digit| value * 10 + u32::from(digit - b'0'))
         }
         None => 0,
         Some(_) => return None,
@@ -169,7 +169,6 @@ pub fn time_of_day_ms(time: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailwatch_event::parse_log_line;
 
     #[test]
     fn entry_is_24_bytes() {
@@ -178,12 +177,12 @@ mod tests {
 
     #[test]
     fn entry_keeps_line_fields() {
-        let line = parse_log_line(
+        let line = LineView::parse(
             "\"2026-01-15 12:00:03.250000\" s1 10.0.0.1 4444 2001:db8::1 - ICMPv6 DNS x \
              \"emotet (malware)\" r",
         )
         .unwrap();
-        let entry = Entry::new(5_000_000_000, &line);
+        let entry = Entry::new(5_000_000_000, &line, &mut SeverityCache::default());
 
         assert_eq!(entry.offset(), 5_000_000_000);
         assert_eq!(entry.time_ms, 43_203_250);

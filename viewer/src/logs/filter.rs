@@ -2,9 +2,8 @@
 
 use std::net::IpAddr;
 
-use trailwatch_event::LogLine;
-
 use super::entry::{self, Entry, TYPE_OTHER};
+use super::fields::LineView;
 use super::severity::Severity;
 use crate::net::IpNet;
 
@@ -119,7 +118,7 @@ impl Filter {
     }
 
     /// Checks every condition on the parsed line; `raw` is the line as stored in the file.
-    pub fn check_line(&self, line: &LogLine, raw: &str) -> bool {
+    pub fn check_line(&self, line: &LineView, raw: &str) -> bool {
         let src = line.src_ip.parse::<IpAddr>().ok();
         let dst = line.dst_ip.parse::<IpAddr>().ok();
         let in_net = |net: &IpNet, ip: Option<IpAddr>| ip.is_some_and(|ip| net.contains(ip));
@@ -166,29 +165,33 @@ impl Filter {
         if self
             .trail_exact
             .as_ref()
-            .is_some_and(|trail| *trail != line.trail)
+            .is_some_and(|trail| *trail != *line.trail)
         {
             return false;
         }
         let lacks = |needle: &Option<String>, haystack: &str| {
             needle
                 .as_ref()
-                .is_some_and(|needle| !haystack.to_lowercase().contains(needle.as_str()))
+                .is_some_and(|needle| !contains_lowercase(haystack, needle))
         };
         !(lacks(&self.trail, &line.trail) || lacks(&self.info, info) || lacks(&self.text, raw))
     }
+}
 
-    /// Returns whether `line` lies in the user's scope, for endpoints that ignore other filters.
-    pub fn in_scope(&self, line: &LogLine) -> bool {
-        if self.scope.is_empty() {
-            return true;
-        }
-        let scoped = Filter {
-            scope: self.scope.clone(),
-            ..Filter::default()
-        };
-        scoped.check_line(line, "")
+/// Returns whether `haystack` contains `needle` (already lower case), ignoring case. ASCII
+/// needles are compared without allocating; others go through full Unicode lower-casing.
+fn contains_lowercase(haystack: &str, needle: &str) -> bool {
+    if !needle.is_ascii() {
+        return haystack.to_lowercase().contains(needle);
     }
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// Decides whether the address behind an index key lies in `net`.
@@ -204,14 +207,14 @@ fn address_verdict(net: &IpNet, key: u32, is_v4: bool) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailwatch_event::parse_log_line;
+    use crate::logs::severity::SeverityCache;
 
     const LINE: &str = "\"2026-01-15 12:00:00.000000\" s1 10.1.2.3 4444 198.51.100.7 80 TCP URL \
                         \"evil.test/x\" \"emotet (malware)\" feed\n";
 
     fn check(filter: &Filter) -> (Verdict, bool) {
-        let line = parse_log_line(LINE).unwrap();
-        let entry = Entry::new(0, &line);
+        let line = LineView::parse(LINE).unwrap();
+        let entry = Entry::new(0, &line, &mut SeverityCache::default());
         (filter.check_entry(&entry), filter.check_line(&line, LINE))
     }
 
@@ -268,8 +271,8 @@ mod tests {
     #[test]
     fn v6_address_checked_on_line() {
         let text = LINE.replace("198.51.100.7", "::ffff:198.51.100.7");
-        let line = parse_log_line(&text).unwrap();
-        let entry = Entry::new(0, &line);
+        let line = LineView::parse(&text).unwrap();
+        let entry = Entry::new(0, &line, &mut SeverityCache::default());
         let filter = Filter {
             dst: Some("198.51.100.0/24".parse().unwrap()),
             ..Filter::default()

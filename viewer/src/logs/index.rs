@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use log::debug;
 use thiserror::Error;
-use trailwatch_event::parse_log_line;
 
 use super::entry::{Entry, MAX_FILE_LEN};
+use super::fields::LineView;
+use super::severity::SeverityCache;
 
 /// Entries per chunk. Growing the index copies only the last chunk, so a live file that gains a
 /// few lines per poll costs at most this many copied entries (1.5 MB).
@@ -34,7 +35,7 @@ pub enum IndexError {
 #[derive(Debug, Clone)]
 pub struct DayIndex {
     pub path: PathBuf,
-    chunks: Vec<Arc<[Entry]>>,
+    chunks: Vec<Arc<Vec<Entry>>>,
     len: usize,
     /// File offset just past the last indexed line.
     pub end: u64,
@@ -140,14 +141,15 @@ impl DayIndex {
 
     /// Indexes the complete lines between `self.end` and `file_len`.
     fn append_from(&mut self, file: &File, file_len: u64) -> io::Result<()> {
-        let mut tail: Vec<Entry> = match self.chunks.last() {
-            Some(last) if last.len() < CHUNK_LEN => {
-                let copy = last.to_vec();
+        // Chunks are allocated at full size once, so that growing one never reallocates.
+        let mut tail: Vec<Entry> = Vec::with_capacity(CHUNK_LEN);
+        if let Some(last) = self.chunks.last() {
+            if last.len() < CHUNK_LEN {
+                tail.extend_from_slice(last);
                 self.chunks.pop();
-                copy
             }
-            _ => Vec::new(),
-        };
+        }
+        let mut severities = SeverityCache::default();
         let mut last_time = if self.len > 0 {
             self.entry_in(&tail, self.len - 1).time_ms
         } else {
@@ -170,16 +172,17 @@ impl DayIndex {
                 let offset = position + consumed as u64;
                 consumed += newline + 1;
 
-                match std::str::from_utf8(line).ok().map(parse_log_line) {
-                    Some(Ok(parsed)) => {
-                        let entry = Entry::new(offset, &parsed);
+                match std::str::from_utf8(line).ok().and_then(LineView::parse) {
+                    Some(parsed) => {
+                        let entry = Entry::new(offset, &parsed, &mut severities);
                         if entry.time_ms < last_time {
                             self.time_sorted = false;
                         }
                         last_time = entry.time_ms;
                         tail.push(entry);
                         if tail.len() == CHUNK_LEN {
-                            self.chunks.push(Arc::from(std::mem::take(&mut tail)));
+                            let full = std::mem::replace(&mut tail, Vec::with_capacity(CHUNK_LEN));
+                            self.chunks.push(Arc::new(full));
                         }
                         self.len += 1;
                     }
@@ -208,7 +211,9 @@ impl DayIndex {
 
         self.end = position;
         if !tail.is_empty() {
-            self.chunks.push(Arc::from(tail));
+            // A partial chunk keeps only what it uses, so many small days stay small.
+            tail.shrink_to_fit();
+            self.chunks.push(Arc::new(tail));
         }
         Ok(())
     }

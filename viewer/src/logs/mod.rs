@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod cache;
 pub mod entry;
+pub mod fields;
 pub mod filter;
 pub mod index;
 pub mod query;

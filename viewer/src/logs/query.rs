@@ -14,7 +14,7 @@ use super::cache::IndexCache;
 use super::entry::Entry;
 use super::filter::{Filter, Verdict};
 use super::index::{DayIndex, IndexError};
-use super::reader::{read_lines, ReadLine};
+use super::reader::{read_lines, Line};
 use super::record::EventRecord;
 
 /// Candidates collected before their lines are read in one pass.
@@ -28,17 +28,20 @@ pub enum QueryError {
 
     #[error("cannot read log file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+
+    #[error("a log file was replaced during the query; run it again")]
+    Changed,
 }
 
 /// One matching event handed to a scan's visitor.
 #[derive(Debug)]
-pub struct Hit<'a> {
+pub struct Hit<'a, 'b> {
     pub date: NaiveDate,
     /// Position of the line in its day's index.
     pub index: usize,
     pub entry: Entry,
     /// The line, when the filter or the visitor needed it.
-    pub line: Option<&'a ReadLine>,
+    pub line: Option<&'a Line<'b>>,
 }
 
 /// Calls `visit` for each event of `dates` (in the given order, each day in file order) that
@@ -79,34 +82,51 @@ pub fn scan_index(
     };
     let file = File::open(&index.path).map_err(read_error)?;
 
-    // Candidates in file order; those that need their line are read in one pass per batch.
+    // Candidates in file order, kept only while some of them wait for their line, so that
+    // visits stay in file order. Lines are read in one pass per batch.
     let mut batch: Vec<(usize, Entry, bool)> = Vec::with_capacity(BATCH_LEN);
+    let mut buffer = Vec::new();
     for position in range {
-        let entry = &index.entry(position);
-        let verdict = filter.check_entry(entry);
+        let entry = index.entry(position);
+        let verdict = filter.check_entry(&entry);
         if verdict == Verdict::Reject {
             continue;
         }
-        let read = verdict == Verdict::NeedLine || wants_line(entry);
-        batch.push((position, *entry, read));
+        let read = verdict == Verdict::NeedLine || wants_line(&entry);
+        if !read && batch.is_empty() {
+            let hit = Hit {
+                date,
+                index: position,
+                entry,
+                line: None,
+            };
+            if visit(hit).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+            continue;
+        }
+        batch.push((position, entry, read));
 
         if batch.len() == BATCH_LEN {
-            let flow = flush(&file, index, date, filter, &batch, visit).map_err(read_error)?;
+            let flow = flush(&file, index, date, filter, &batch, &mut buffer, visit)
+                .map_err(read_error)?;
             batch.clear();
             if flow.is_break() {
                 return Ok(flow);
             }
         }
     }
-    flush(&file, index, date, filter, &batch, visit).map_err(read_error)
+    flush(&file, index, date, filter, &batch, &mut buffer, visit).map_err(read_error)
 }
 
+/// Visits the candidates of `batch` in order, reading the lines of those that need them.
 fn flush(
     file: &File,
     index: &DayIndex,
     date: NaiveDate,
     filter: &Filter,
     batch: &[(usize, Entry, bool)],
+    buffer: &mut Vec<u8>,
     visit: &mut dyn FnMut(Hit) -> ControlFlow<()>,
 ) -> io::Result<ControlFlow<()>> {
     let wanted: Vec<usize> = batch
@@ -114,40 +134,50 @@ fn flush(
         .filter(|(_, _, read)| *read)
         .map(|(position, _, _)| *position)
         .collect();
-    let mut lines = Vec::with_capacity(wanted.len());
-    read_lines(file, index, &wanted, &mut |line| lines.push(line))?;
 
-    let mut lines = lines.iter().peekable();
-    for &(position, entry, read) in batch {
-        let line = if read {
-            // Skip lines that no longer parsed when read back.
-            while lines.peek().is_some_and(|line| line.index < position) {
-                lines.next();
+    // Candidates before `next` have been handled. A candidate whose line did not come back
+    // (it no longer parses) is passed over.
+    let mut next = 0;
+    let mut emit_until = |limit: usize,
+                          line: Option<&Line>,
+                          visit: &mut dyn FnMut(Hit) -> ControlFlow<()>|
+     -> ControlFlow<()> {
+        while next < batch.len() && batch[next].0 < limit {
+            let (position, entry, read) = batch[next];
+            next += 1;
+            if !read {
+                let hit = Hit {
+                    date,
+                    index: position,
+                    entry,
+                    line: None,
+                };
+                visit(hit)?;
             }
-            match lines.peek() {
-                Some(line) if line.index == position => lines.next(),
-                _ => continue,
-            }
-        } else {
-            None
-        };
-
+        }
         if let Some(line) = line {
-            if !filter.check_line(&line.parsed, &line.raw) {
-                continue;
+            let (position, entry, _) = batch[next];
+            next += 1;
+            if filter.check_line(&line.view, line.raw) {
+                let hit = Hit {
+                    date,
+                    index: position,
+                    entry,
+                    line: Some(line),
+                };
+                visit(hit)?;
             }
         }
-        let hit = Hit {
-            date,
-            index: position,
-            entry,
-            line,
-        };
-        if visit(hit).is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
+        ControlFlow::Continue(())
+    };
+
+    let flow = read_lines(file, index, &wanted, buffer, &mut |line| {
+        emit_until(line.index, Some(line), visit)
+    })?;
+    if flow.is_break() {
+        return Ok(flow);
     }
-    Ok(ControlFlow::Continue(()))
+    Ok(emit_until(usize::MAX, None, visit))
 }
 
 /// Reads the events at the given (date, position) pairs, in that order.
@@ -159,6 +189,7 @@ pub fn fetch(
     let mut order: Vec<usize> = (0..positions.len()).collect();
     order.sort_by_key(|&slot| positions[slot]);
 
+    let mut buffer = Vec::new();
     let mut start = 0;
     while start < order.len() {
         let date = positions[order[start]].0;
@@ -180,14 +211,21 @@ pub fn fetch(
             .map(|&slot| positions[slot].1)
             .filter(|&position| position < index.len())
             .collect();
-        let mut lines = Vec::new();
-        read_lines(&file, &index, &wanted, &mut |line| lines.push(line)).map_err(read_error)?;
-        for &slot in slots {
-            let position = positions[slot].1;
-            if let Ok(found_at) = lines.binary_search_by_key(&position, |line| line.index) {
-                found[slot] = Some(EventRecord::from_line(&lines[found_at].parsed));
+        let mut slot_iter = slots.iter().peekable();
+        // The visitor never breaks, so the returned flow is always Continue.
+        let _flow = read_lines(&file, &index, &wanted, &mut buffer, &mut |line| {
+            while let Some(&&slot) = slot_iter.peek() {
+                if positions[slot].1 > line.index {
+                    break;
+                }
+                slot_iter.next();
+                if positions[slot].1 == line.index {
+                    found[slot] = Some(EventRecord::from_view(&line.view));
+                }
             }
-        }
+            ControlFlow::Continue(())
+        })
+        .map_err(read_error)?;
         start = end;
     }
     Ok(found.into_iter().flatten().collect())
@@ -356,24 +394,24 @@ fn sort_key(field: SortField, hit: &Hit) -> Key {
             None => Key::Number(u128::MAX),
         }
     };
-    let line = hit.line.map(|line| &line.parsed);
+    let line = hit.line.map(|line| &line.view);
 
     match field {
         SortField::Time => Key::Number(0),
         SortField::Src => address(
             entry.src,
             entry.src_is_v4(),
-            line.map(|l| l.src_ip.as_str()),
+            line.map(|l| l.src_ip.as_ref()),
         ),
         SortField::Dst => address(
             entry.dst,
             entry.dst_is_v4(),
-            line.map(|l| l.dst_ip.as_str()),
+            line.map(|l| l.dst_ip.as_ref()),
         ),
         SortField::Port => Key::Number(entry.dst_port.into()),
         SortField::Proto => Key::Number(entry.proto.into()),
         SortField::Type => Key::Number(type_rank(entry.type_code()).into()),
         SortField::Severity => Key::Number((entry.severity() as u8).into()),
-        SortField::Trail => Key::Text(line.map(|l| l.trail.clone()).unwrap_or_default()),
+        SortField::Trail => Key::Text(line.map(|l| l.trail.to_string()).unwrap_or_default()),
     }
 }

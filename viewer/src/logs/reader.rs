@@ -2,10 +2,10 @@
 
 use std::fs::File;
 use std::io;
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 
-use trailwatch_event::{parse_log_line, LogLine};
-
+use super::fields::LineView;
 use super::index::DayIndex;
 
 /// Largest single read. Lines closer together than [`MAX_GAP`] share a read up to this size.
@@ -14,30 +14,30 @@ const MAX_READ: u64 = 1 << 20;
 /// Bytes of unwanted lines worth reading through rather than starting a new read.
 const MAX_GAP: u64 = 64 * 1024;
 
-/// One line read back from a log file.
-#[derive(Debug, Clone)]
-pub struct ReadLine {
+/// One line read back from a log file, borrowed from the read buffer.
+#[derive(Debug)]
+pub struct Line<'a> {
     /// Position of the line in the index.
     pub index: usize,
     /// The line as stored, without its newline.
-    pub raw: String,
-    pub parsed: LogLine,
+    pub raw: &'a str,
+    pub view: LineView<'a>,
 }
 
-/// Reads and parses the lines at the ascending positions `wanted` of `index`, calling `visit`
-/// for each in order. Lines that no longer parse (the file changed since indexing) are left out.
+/// Reads and splits the lines at the ascending positions `wanted` of `index`, calling `visit`
+/// for each in order until it returns `Break`. Lines that no longer parse (the file changed
+/// since indexing) are left out. `buffer` is scratch space that callers reuse across calls.
 pub fn read_lines(
     file: &File,
     index: &DayIndex,
     wanted: &[usize],
-    visit: &mut dyn FnMut(ReadLine),
-) -> io::Result<()> {
-    let mut buffer = Vec::new();
+    buffer: &mut Vec<u8>,
+    visit: &mut dyn FnMut(&Line) -> ControlFlow<()>,
+) -> io::Result<ControlFlow<()>> {
     let mut position = 0;
 
     while position < wanted.len() {
-        let window_start = index.line_range(wanted[position]).0;
-        let mut window_end = index.line_range(wanted[position]).1;
+        let (window_start, mut window_end) = index.line_range(wanted[position]);
         let mut last = position + 1;
         while last < wanted.len() {
             let (start, end) = index.line_range(wanted[last]);
@@ -49,7 +49,7 @@ pub fn read_lines(
         }
 
         buffer.resize((window_end - window_start) as usize, 0);
-        file.read_exact_at(&mut buffer, window_start)?;
+        file.read_exact_at(buffer, window_start)?;
         for &line_index in &wanted[position..last] {
             let (start, end) = index.line_range(line_index);
             let bytes = &buffer[(start - window_start) as usize..(end - window_start) as usize];
@@ -57,15 +57,19 @@ pub fn read_lines(
                 continue;
             };
             let raw = text.trim_end_matches(['\n', '\r']);
-            if let Ok(parsed) = parse_log_line(raw) {
-                visit(ReadLine {
-                    index: line_index,
-                    raw: raw.to_string(),
-                    parsed,
-                });
+            let Some(view) = LineView::parse(raw) else {
+                continue;
+            };
+            let line = Line {
+                index: line_index,
+                raw,
+                view,
+            };
+            if visit(&line).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         position = last;
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }

@@ -1,9 +1,8 @@
 //! The JSON and CSV form of one event, as the API returns it.
 
-use serde::Serialize;
-use trailwatch_event::LogLine;
-
+use super::fields::LineView;
 use super::severity::Severity;
+use serde::Serialize;
 
 /// One event as returned by the API. A `-` in a port field becomes `null`; the info of a
 /// summary line is split into the original info and `repeats`.
@@ -31,20 +30,20 @@ pub const CSV_HEADER: &str =
     "time,sensor,src_ip,src_port,dst_ip,dst_port,proto,type,trail,info,reference,severity,repeats\n";
 
 impl EventRecord {
-    pub fn from_line(line: &LogLine) -> EventRecord {
+    pub fn from_view(line: &LineView) -> EventRecord {
         let (info, repeats) = line.info_and_repeats();
         EventRecord {
-            time: line.time.clone(),
-            sensor: line.sensor.clone(),
-            src_ip: line.src_ip.clone(),
+            time: line.time.to_string(),
+            sensor: line.sensor.to_string(),
+            src_ip: line.src_ip.to_string(),
             src_port: line.src_port.parse().ok(),
-            dst_ip: line.dst_ip.clone(),
+            dst_ip: line.dst_ip.to_string(),
             dst_port: line.dst_port.parse().ok(),
-            proto: line.proto.clone(),
-            trail_type: line.trail_type.clone(),
-            trail: line.trail.clone(),
+            proto: line.proto.to_string(),
+            trail_type: line.trail_type.to_string(),
+            trail: line.trail.to_string(),
             info: info.to_string(),
-            reference: line.reference.clone(),
+            reference: line.reference.to_string(),
             severity: Severity::classify(&line.trail_type, info),
             repeats,
         }
@@ -107,16 +106,15 @@ fn push_csv_field(out: &mut String, field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailwatch_event::parse_log_line;
 
     #[test]
     fn summary_line_splits_repeats() {
-        let line = parse_log_line(
+        let line = LineView::parse(
             "\"2026-01-15 12:00:00.000000\" s1 10.0.0.1 - 10.0.0.2 53 UDP DNS a.test \
              \"known attacker (3 repeats suppressed)\" feed",
         )
         .unwrap();
-        let record = EventRecord::from_line(&line);
+        let record = EventRecord::from_view(&line);
 
         assert_eq!(record.info, "known attacker");
         assert_eq!(record.repeats, 3);

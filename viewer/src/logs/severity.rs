@@ -3,6 +3,7 @@
 //! Neither trailwatch's nor Maltrail's log line carries a severity, so the viewer derives one
 //! from keywords that trail lists put in the info field ("malware", "suspicious", ...).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -44,13 +45,10 @@ impl Severity {
     /// has no keyword is medium, because a named trail rarely matches by chance; everything
     /// else is low.
     pub fn classify(trail_type: &str, info: &str) -> Severity {
-        let info = info.to_ascii_lowercase();
-        if HIGH_KEYWORDS.iter().any(|word| contains_word(&info, word)) {
-            return Severity::High;
-        }
-        if MEDIUM_KEYWORDS.iter().any(|word| info.contains(word)) {
-            return Severity::Medium;
-        }
+        keyword_severity(info).unwrap_or_else(|| Severity::by_type(trail_type))
+    }
+
+    fn by_type(trail_type: &str) -> Severity {
         match trail_type {
             "DNS" | "URL" => Severity::Medium,
             _ => Severity::Low,
@@ -72,6 +70,45 @@ impl Severity {
             2 => Severity::Medium,
             _ => Severity::Low,
         }
+    }
+}
+
+/// Returns the severity that keywords in `info` imply, if any.
+fn keyword_severity(info: &str) -> Option<Severity> {
+    let info = info.to_ascii_lowercase();
+    if HIGH_KEYWORDS.iter().any(|word| contains_word(&info, word)) {
+        return Some(Severity::High);
+    }
+    if MEDIUM_KEYWORDS.iter().any(|word| info.contains(word)) {
+        return Some(Severity::Medium);
+    }
+    None
+}
+
+/// Distinct info texts remembered by a [`SeverityCache`]. Trail lists repeat a few hundred
+/// descriptions, so this covers a day's infos while bounding what hostile text can add.
+const MAX_CACHED_INFOS: usize = 4096;
+
+/// Keyword results by info text, so that indexing a file classifies each distinct info once.
+#[derive(Debug, Default)]
+pub struct SeverityCache {
+    by_info: HashMap<String, Option<Severity>>,
+}
+
+impl SeverityCache {
+    /// Returns [`Severity::classify`] of the arguments.
+    pub fn classify(&mut self, trail_type: &str, info: &str) -> Severity {
+        let keyword = match self.by_info.get(info) {
+            Some(keyword) => *keyword,
+            None => {
+                let keyword = keyword_severity(info);
+                if self.by_info.len() < MAX_CACHED_INFOS {
+                    self.by_info.insert(info.to_string(), keyword);
+                }
+                keyword
+            }
+        };
+        keyword.unwrap_or_else(|| Severity::by_type(trail_type))
     }
 }
 
@@ -131,6 +168,23 @@ mod tests {
             Severity::classify("DNS", "dynamic domain"),
             Severity::Medium
         );
+    }
+
+    #[test]
+    fn cache_matches_classify() {
+        let mut cache = SeverityCache::default();
+        for (kind, info) in [
+            ("IP", "x (malware)"),
+            ("DNS", "x (malware)"),
+            ("DNS", "y"),
+            ("IP", "y"),
+        ] {
+            assert_eq!(
+                cache.classify(kind, info),
+                Severity::classify(kind, info),
+                "{kind} {info}"
+            );
+        }
     }
 
     #[test]
