@@ -167,7 +167,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The users file as the server sees it, read again whenever its modification time or size
+/// The users file, loaded again whenever its modification time or size
 /// changes, so that `user add` and `user remove` take effect without a restart.
 #[derive(Debug)]
 pub struct UserDirectory {

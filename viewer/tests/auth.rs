@@ -198,8 +198,7 @@ fn removed_user_loses_session() {
     let users_file = viewer.dir.path().join("users.toml");
     let mut store = trailwatch_viewer::users::UserStore::load(&users_file).unwrap();
     store.remove("reader");
-    // Change the size as well as the time, so the reload does not depend on timestamp
-    // resolution.
+    // Removing a user shrinks the file, so the reload does not depend on timestamp resolution.
     store.save(&users_file).unwrap();
 
     assert_eq!(session.get("/api/session").status, 401);
@@ -218,4 +217,24 @@ fn login_rejects_other_content_type() {
 
     assert_eq!(reply.status, 400);
     assert!(reply.error().contains("Content-Type"), "{}", reply.body);
+}
+
+#[test]
+fn read_only_user_may_log_out() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("reader");
+    let cookie = format!("tw_session={}", session.token);
+
+    let events = session.get("/api/events");
+    let logout = request(
+        viewer.addr,
+        "POST",
+        "/logout",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &session.csrf)],
+        "",
+    );
+
+    assert_eq!(events.status, 200);
+    assert_eq!(logout.status, 200);
+    assert_eq!(session.get("/api/session").status, 401);
 }

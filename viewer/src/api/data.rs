@@ -296,7 +296,8 @@ fn write_export(
         return Err(error);
     }
     if let Err(failure) = scanned {
-        // The status line is already sent, so the client sees a cut body; the log says why.
+        // The status line is already sent, so the client gets a cut body and the
+        // log records the cause.
         error!("export failed: {failure}");
         return Err(io::Error::other(failure.to_string()));
     }

@@ -11,7 +11,7 @@ use crate::logs::query::{Sort, SortField};
 use crate::logs::severity::Severity;
 use crate::net::IpNet;
 
-/// Longest date range one query may cover, in days (a leap year).
+/// Maximum date range of one query, in days (a leap year).
 pub const MAX_RANGE_DAYS: i64 = 366;
 
 /// Most events one page may return.
@@ -22,7 +22,7 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// narrowing the filter or the dates reaches those events instead.
 pub const MAX_OFFSET: usize = 100_000;
 
-/// Longest text filter accepted, in bytes.
+/// Maximum length of a text filter, in bytes.
 const MAX_TEXT_LEN: usize = 256;
 
 /// A bad query parameter: its name and what was wrong.

@@ -16,7 +16,7 @@ use crate::users::User;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tw_session";
 
-/// What handlers need from a request, read once.
+/// The parts of a request that handlers use, read once.
 #[derive(Debug)]
 pub struct RequestInfo {
     pub method: Method,
@@ -126,6 +126,9 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
         Some(caller) => caller,
         None => return response::error(401, "not logged in or session expired; log in again"),
     };
+    if caller.user.read_only && info.method != Method::Get && path != "/logout" {
+        return response::error(403, "this user is read-only");
+    }
     if info.method != Method::Get && !csrf_valid(&caller, info) {
         return response::error(
             403,

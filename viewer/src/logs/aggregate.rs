@@ -19,7 +19,7 @@ pub const MAX_THREATS: usize = 500;
 
 /// Distinct (source, trail, type) groups counted at most. A group takes about 130 bytes in a map, so
 /// the bound keeps a threats query under about 10 MB. A range with more groups (a scan from
-/// many spoofed sources) is summarized by its first groups, and the answer says `truncated`.
+/// many spoofed sources) is summarized by its first groups, and the response sets `truncated`.
 pub const MAX_THREAT_GROUPS: usize = 50_000;
 
 /// Buckets of a threat's sparkline, spread evenly over the queried dates.
@@ -227,7 +227,7 @@ pub fn daily_counts(
     Ok(counts)
 }
 
-/// What a pivot centres on.
+/// The field a pivot is centred on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PivotKind {
     Src,

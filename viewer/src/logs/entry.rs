@@ -78,7 +78,7 @@ impl Entry {
         Severity::from_bits((self.flags >> 4) & 0x03)
     }
 
-    /// Whether [`Entry::src`] is the exact IPv4 address, so that comparing it needs no text.
+    /// Returns whether [`Entry::src`] is the exact IPv4 address, so that comparing it needs no text.
     pub fn src_is_v4(&self) -> bool {
         self.flags & FLAG_SRC_V4 != 0
     }

@@ -48,7 +48,7 @@ pub struct DayIndex {
 }
 
 impl DayIndex {
-    /// An empty index of `path`.
+    /// Returns an empty index of `path`.
     pub fn empty(path: &Path) -> DayIndex {
         DayIndex {
             path: path.to_path_buf(),

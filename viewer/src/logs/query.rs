@@ -45,7 +45,7 @@ pub struct Hit<'a, 'b> {
 }
 
 /// Calls `visit` for each event of `dates` (in the given order, each day in file order) that
-/// passes `filter`. `wants_line` tells for an entry whether the visitor needs its line even
+/// passes `filter`. `wants_line` returns for an entry whether the visitor needs its line even
 /// when the filter does not. The scan stops early when `visit` returns `Break`.
 pub fn scan(
     cache: &IndexCache,
