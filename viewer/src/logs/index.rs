@@ -41,7 +41,7 @@ pub struct DayIndex {
     pub end: u64,
     /// Lines that did not parse and are left out of the index.
     pub skipped: u64,
-    /// Whether entry times never decrease, which lets time-ordered reads skip sorting.
+    /// Whether entry times never decrease in file order.
     pub time_sorted: bool,
     /// Inode of the indexed file, to notice a file replaced under the same name.
     inode: u64,
