@@ -1,0 +1,2 @@
+// Placeholder script until the browser UI lands in this folder.
+"use strict";
