@@ -84,7 +84,7 @@
       const body = await response.json();
       if (body && typeof body.error === "string") return body.error;
     } catch (_) {
-      // The body is not JSON; fall back to the status line.
+      // The body is not JSON, so the status line is the message.
     }
     return `The server returned ${response.status} ${response.statusText}.`;
   }
@@ -160,7 +160,7 @@
           headers: { "X-CSRF-Token": session.csrf },
         });
       } catch (_) {
-        // The login form is shown anyway; the server drops the session when it expires.
+        // The login form is shown anyway, and the server drops the session when it expires.
       }
     }
     showLogin();
@@ -217,8 +217,9 @@
     $("page-size").value = String(state.limit);
     for (const header of document.querySelectorAll("#events-table th[data-sort]")) {
       const key = header.dataset.sort;
-      const direction =
-        state.sort === key ? "ascending" : state.sort === `-${key}` ? "descending" : "none";
+      let direction = "none";
+      if (state.sort === key) direction = "ascending";
+      if (state.sort === `-${key}`) direction = "descending";
       header.setAttribute("aria-sort", direction);
     }
   }
@@ -562,8 +563,8 @@
   // which keeps counts, charts and paging consistent with the server's filters.
   function updateLive() {
     const date = today();
-    const wanted = session && state.from === date && state.to === date;
-    if (!wanted) {
+    const showsToday = session && state.from === date && state.to === date;
+    if (!showsToday) {
       stopLive();
       return;
     }

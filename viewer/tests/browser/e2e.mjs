@@ -1,9 +1,9 @@
 // End-to-end test of the viewer UI in headless Chromium, driven by playwright-core.
 //
 // The caller starts a viewer (the real server, or standin.mjs) on 127.0.0.1 over a log folder
-// that holds the sensor's replay of samples/demo.pcap, and passes:
+// that contains the sensor's replay of samples/demo.pcap, and passes:
 //   TW_BASE_URL    http://127.0.0.1:PORT of that viewer
-//   TW_LOG_DIR     its log folder; this script appends a hostile line and today's live lines
+//   TW_LOG_DIR     its log folder, where this script appends a hostile line and today's lines
 //   TW_USER, TW_PASSWORD   a user the viewer accepts
 //   TW_OUT_DIR     folder for the screenshots (created)
 //   TW_DEMO_DATE   date of the demo's log file (default 2026-01-15)
@@ -33,8 +33,8 @@ const OUT_DIR = env("TW_OUT_DIR");
 const DEMO_DATE = env("TW_DEMO_DATE", "2026-01-15");
 const CHROMIUM = env("TW_CHROMIUM", "/usr/bin/chromium");
 
-// Generous, because the machine may be busy with other tests; waits end as soon as the
-// condition holds.
+// Generous, because the machine may be busy with other tests. Waits end as soon as the
+// condition is true.
 const DEADLINE_MS = 30_000;
 
 // The six indicators planted in samples/demo.pcap (samples/README.md).
@@ -68,7 +68,7 @@ function localTime(date) {
   return `${localDate(date)} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}000`;
 }
 
-// Renders one Maltrail log line; values with a space or a quote are quoted, quotes doubled.
+// Renders one Maltrail log line. Values with a space or a quote are quoted, quotes doubled.
 function logLine(fields) {
   return `${fields.map((v) => (/[ "]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(" ")}\n`;
 }
@@ -81,7 +81,7 @@ async function tableTexts(selector) {
   return page.$$eval(selector, (cells) => cells.map((cell) => cell.textContent));
 }
 
-// Waits until predicate(argument), run in the page, is true; a timeout lists the rows shown.
+// Waits until predicate(argument), run in the page, is true. A timeout lists the rows shown.
 async function waitForEvents(predicate, description, argument = null) {
   try {
     await page.waitForFunction(predicate, argument, { timeout: DEADLINE_MS, polling: 100 });
@@ -117,8 +117,8 @@ before(async () => {
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on("pageerror", (error) => consoleErrors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    // Chromium logs every 4xx fetch as "Failed to load resource"; the test causes a 401 and
-    // a 400 on purpose, and checks each response in its own step.
+    // Chromium logs every 4xx fetch as "Failed to load resource". The test causes a 401
+    // and a 400 on purpose and checks each response in its own step.
     if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
       consoleErrors.push(message.text());
     }

@@ -154,7 +154,11 @@ function sortEvents(events, sort) {
   const key = sort.replace(/^-/, "");
   const fields = { time: "time", src: "src_ip", dst: "dst_ip", port: "dst_port", proto: "proto", type: "type", trail: "trail", severity: "severity" };
   if (!fields[key]) throw new BadRequest(`invalid sort "${sort}": expected one of time src dst port proto type trail severity, optionally with a leading -`);
-  const value = (e) => (key === "severity" ? SEVERITY_RANK[e.severity] : key === "port" ? Number(e.dst_port) || 0 : e[fields[key]]);
+  const value = (e) => {
+    if (key === "severity") return SEVERITY_RANK[e.severity];
+    if (key === "port") return Number(e.dst_port) || 0;
+    return e[fields[key]];
+  };
   const direction = sort.startsWith("-") ? -1 : 1;
   return [...events].sort((a, b) => (value(a) < value(b) ? -direction : value(a) > value(b) ? direction : 0));
 }
