@@ -77,7 +77,10 @@ fn replay_demo(log_dir: &Path) -> String {
         "--quiet",
     ]);
     let outcome = trailwatch_sensor::run::run(&args).expect("the sensor replays demo.pcap");
-    assert!(outcome.is_complete(), "the sensor did not read all of demo.pcap");
+    assert!(
+        outcome.is_complete(),
+        "the sensor did not read all of demo.pcap"
+    );
 
     let mut dates: Vec<String> = std::fs::read_dir(log_dir)
         .unwrap()
@@ -85,7 +88,11 @@ fn replay_demo(log_dir: &Path) -> String {
         .filter_map(|name| name.strip_suffix(".log").map(str::to_string))
         .collect();
     dates.sort();
-    assert_eq!(dates.len(), 1, "the 17-second demo must fill one daily log, got {dates:?}");
+    assert_eq!(
+        dates.len(),
+        1,
+        "the 17-second demo must fill one daily log, got {dates:?}"
+    );
     dates.remove(0)
 }
 
@@ -126,7 +133,9 @@ fn answers_ping(address: &str) -> bool {
     }
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.1 200") && response.trim_end().ends_with("pong")
+    // The body may come chunked, so the check looks for the word, not the exact end.
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    response.starts_with("HTTP/1.1 200") && body.contains("pong")
 }
 
 fn start_viewer(address: &str, log_dir: &Path, users: &Path) -> Server {
@@ -175,7 +184,8 @@ fn output_dir() -> PathBuf {
 
 #[test]
 fn browser_ui_end_to_end() {
-    let chromium = PathBuf::from(std::env::var_os("TW_CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
+    let chromium =
+        PathBuf::from(std::env::var_os("TW_CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
     if let Some(reason) = missing_tool(&chromium) {
         println!("skipped: {reason}");
         return;
@@ -205,5 +215,8 @@ fn browser_ui_end_to_end() {
         .status()
         .expect("node runs");
     println!("screenshots in {}", out_dir.display());
-    assert!(status.success(), "e2e.mjs failed ({status}); its output above names the step");
+    assert!(
+        status.success(),
+        "e2e.mjs failed ({status}); its output above names the step"
+    );
 }
