@@ -580,6 +580,7 @@
     if (live.timer) clearTimeout(live.timer);
     live = { generation: live.generation + 1, active: false, timer: null, date: "", next: null, pending: 0 };
     $("live-status").hidden = true;
+    delete $("live-status").dataset.next;
   }
 
   // Reads the lines appended since the last poll. A poll whose generation is no longer current
@@ -617,6 +618,7 @@
         if (count === 0 || !moved) break;
       }
       live.next = after;
+      $("live-status").dataset.next = String(after);
       $("live-status").classList.remove("stale");
     } catch (error) {
       if (error.status === 401 || !current()) return;

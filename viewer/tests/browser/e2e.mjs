@@ -288,6 +288,9 @@ test("today updates live", async () => {
     "today's first line",
   );
 
+  // Lines written before the first poll count as already shown, so wait for its offset.
+  await page.waitForSelector("#live-status[data-next]", { timeout: DEADLINE_MS });
+
   appendFileSync(today, liveLine("second.live.example"));
   await waitForEvents(
     () => [...document.querySelectorAll("#events-table tbody td.trail")].some((td) => td.textContent === "second.live.example"),
