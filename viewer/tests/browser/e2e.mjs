@@ -140,6 +140,7 @@ test("login rejects wrong password", async () => {
   await page.click("#login-form button[type=submit]");
   await page.waitForSelector("#login-error", { state: "visible" });
   assert.match(await page.textContent("#login-error"), /wrong user name or password/i);
+  await page.screenshot({ path: join(OUT_DIR, "login.png") });
 });
 
 test("login shows the user", async () => {
