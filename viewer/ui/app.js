@@ -589,8 +589,9 @@
     const current = () => live.generation === generation;
     let arrived = 0;
     try {
-      // The first request starts at the end of the file: without "after", or, where the server
-      // requires it, from offset 0 with the returned lines skipped because they are on screen.
+      // The first request skips the lines already on screen and keeps only the offset it reaches.
+      // NOTE: trailwatch-viewer reads a missing "after" as 0 and returns a bounded batch per
+      // request, so this catch-up reads the whole day once; an "end of file" start would avoid it.
       const catchingUp = live.next === null;
       let after = live.next;
       for (;;) {
