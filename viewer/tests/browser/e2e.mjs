@@ -35,7 +35,7 @@ const CHROMIUM = env("TW_CHROMIUM", "/usr/bin/chromium");
 
 // Generous, because the machine may be busy with other tests. Waits end as soon as the
 // condition is true.
-const DEADLINE_MS = 30_000;
+const DEADLINE_MS = 90_000;
 
 // The six indicators planted in samples/demo.pcap (samples/README.md).
 const DEMO_TRAILS = [
@@ -115,6 +115,7 @@ before(async () => {
   });
 
   page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(DEADLINE_MS);
   page.on("pageerror", (error) => consoleErrors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     // Chromium logs every 4xx fetch as "Failed to load resource". The test causes a 401
