@@ -591,7 +591,7 @@
     try {
       // The first request skips the lines already on screen and keeps only the offset it reaches.
       // NOTE: trailwatch-viewer reads a missing "after" as 0 and returns a bounded batch per
-      // request, so this catch-up reads the whole day once; an "end of file" start would avoid it.
+      // request. This catch-up therefore reads the whole day once when live polling starts.
       const catchingUp = live.next === null;
       let after = live.next;
       for (;;) {
