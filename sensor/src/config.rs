@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use trailwatch_outputs::OutputsConfig;
 
+use crate::heuristics::config::HeuristicsConfigError;
 use crate::heuristics::HeuristicsConfig;
 
 /// Log folder when neither `--log-dir` nor `[sensor] log_dir` names one.
@@ -129,6 +130,12 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+
+    #[error("{}: {source}", path.display())]
+    Heuristics {
+        path: PathBuf,
+        source: HeuristicsConfigError,
+    },
 }
 
 impl ConfigFile {
@@ -172,11 +179,9 @@ impl ConfigFile {
         }
         self.heuristics
             .validate()
-            .map_err(|error| ConfigError::OutOfRange {
+            .map_err(|source| ConfigError::Heuristics {
                 path: path.to_path_buf(),
-                key: error.key,
-                value: error.value,
-                reason: error.reason,
+                source,
             })
     }
 }

@@ -10,6 +10,7 @@ use trailwatch_trailset::TrailSet;
 use trailwatch_wire::{arp, decode, dns, http, tls, Decoded, LinkType, SkipReason};
 
 use crate::capture::Frame;
+use crate::heuristics::dns::{builtin_listed_answer, listed_answer_from_info};
 use crate::heuristics::{Finding, FlowPacket, Heuristics, HeuristicsConfig};
 use crate::matching;
 use crate::output::{EventSink, PacketMeta};
@@ -301,15 +302,24 @@ impl Inspector {
         let Some(dns) = self.heuristics.dns() else {
             return;
         };
-        let whitelist = self.trails.whitelist();
+        let trails = &self.trails;
+        let whitelist = trails.whitelist();
         let now = meta.time.secs;
+        // An answer address is a sinkhole or parking service when a trail lists it with such
+        // an info (`sinkhole microsoft (malware)`), or when the built-in list has it.
+        let mut listed_answer = |address: IpAddr| {
+            matching::address(trails, address)
+                .and_then(|detection| listed_answer_from_info(trails.info(detection.source)))
+                .or_else(|| builtin_listed_answer(address))
+        };
         for question in &message.questions {
             let name = question.name.as_str();
             let whitelisted = whitelist.contains_domain(name);
             if message.is_response {
                 let answers = &message.answer_addrs;
                 let (client, rcode, out) = (meta.dst_ip, message.rcode, &mut self.findings);
-                dns.on_response(now, client, name, rcode, answers, whitelisted, out);
+                let lookup = &mut listed_answer;
+                dns.on_response_with(now, client, name, rcode, answers, whitelisted, lookup, out);
             } else {
                 let (client, qtype, out) = (meta.src_ip, question.qtype, &mut self.findings);
                 dns.on_query(now, client, name, qtype, whitelisted, out);

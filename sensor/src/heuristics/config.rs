@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::dns::DnsConfig;
+use super::dns::{self, DnsConfig, DnsConfigError};
 use super::http::HttpConfig;
 
 /// Names of the flow detectors, as `disabled` accepts them.
@@ -38,7 +38,8 @@ pub const MAX_TABLE_ENTRIES: usize = 1 << 22;
 pub struct HeuristicsConfig {
     /// Master switch: `false` turns every heuristic off, DNS and HTTP ones included.
     pub enabled: bool,
-    /// Flow detectors to switch off, by the names in [`FLOW_DETECTORS`].
+    /// Detectors to switch off, by the names in [`FLOW_DETECTORS`] and
+    /// [`dns::DETECTORS`].
     pub disabled: Vec<String>,
     pub scan: ScanConfig,
     pub spike: SpikeConfig,
@@ -200,37 +201,56 @@ impl Default for BeaconConfig {
     }
 }
 
-/// A `[heuristics]` value outside its accepted range.
+/// A `[heuristics]` table that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key} = {value}: {reason}")]
-pub struct HeuristicsRangeError {
-    /// Dotted key, for example `heuristics.scan.tcp_ports`.
-    pub key: &'static str,
-    pub value: String,
-    pub reason: String,
+pub enum HeuristicsConfigError {
+    /// A value of the flow detectors' tables, or a name in `disabled`, is invalid.
+    #[error("{key} = {value}: {reason}")]
+    Invalid {
+        /// Dotted key, for example `heuristics.scan.tcp_ports`.
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Dns(#[from] DnsConfigError),
 }
 
 impl HeuristicsConfig {
-    /// Tells whether the flow detector `name` runs: the master switch is on and `name` is not
-    /// in `disabled`.
+    /// Tells whether the detector `name` runs: the master switch is on and `name` is not in
+    /// `disabled`. DNS detectors also have their own `enabled` key in `[heuristics.dns]`.
     pub fn is_enabled(&self, name: &str) -> bool {
         self.enabled && !self.disabled.iter().any(|disabled| disabled == name)
     }
 
-    /// Checks every value against its accepted range and every name in `disabled`.
-    pub fn validate(&self) -> Result<(), HeuristicsRangeError> {
+    /// Returns the `[heuristics.dns]` table with the DNS detectors named in `disabled`
+    /// switched off.
+    pub fn effective_dns(&self) -> DnsConfig {
+        let mut config = self.dns.clone();
         for name in &self.disabled {
-            if !FLOW_DETECTORS.contains(&name.as_str()) {
-                return Err(HeuristicsRangeError {
+            // Names other than DNS detectors' are rejected here, which is harmless.
+            let _ = config.set_enabled(name, false);
+        }
+        config
+    }
+
+    /// Checks every value against its accepted range and every name in `disabled`.
+    pub fn validate(&self) -> Result<(), HeuristicsConfigError> {
+        for name in &self.disabled {
+            let name = name.as_str();
+            if !FLOW_DETECTORS.contains(&name) && !dns::DETECTORS.contains(&name) {
+                let known: Vec<&str> = FLOW_DETECTORS.into_iter().chain(dns::DETECTORS).collect();
+                return Err(HeuristicsConfigError::Invalid {
                     key: "heuristics.disabled",
                     value: format!("{name:?}"),
-                    reason: format!("unknown detector; expected one of {FLOW_DETECTORS:?}"),
+                    reason: format!("unknown detector; use one of {}", known.join(", ")),
                 });
             }
         }
+        self.dns.validate()?;
         for block in &self.spoofing.extra_bogons {
             if super::spoofing::parse_block(block).is_none() {
-                return Err(HeuristicsRangeError {
+                return Err(HeuristicsConfigError::Invalid {
                     key: "heuristics.spoofing.extra_bogons",
                     value: format!("{block:?}"),
                     reason: "expected a CIDR block such as \"192.0.2.0/24\"".to_string(),
@@ -334,7 +354,7 @@ impl HeuristicsConfig {
         ];
         for (key, value, min, max) in integers {
             if !(min..=max).contains(&value) {
-                return Err(HeuristicsRangeError {
+                return Err(HeuristicsConfigError::Invalid {
                     key,
                     value: value.to_string(),
                     reason: format!("expected {min} to {max}"),
@@ -354,7 +374,7 @@ impl HeuristicsConfig {
         ];
         for (key, value, above, max) in fractions {
             if !(value > above && value <= max) {
-                return Err(HeuristicsRangeError {
+                return Err(HeuristicsConfigError::Invalid {
                     key,
                     value: value.to_string(),
                     reason: format!("expected a number above {above} and at most {max}"),
@@ -380,9 +400,13 @@ mod tests {
             disabled: vec!["portscan".to_string()],
             ..HeuristicsConfig::default()
         };
-        let error = config.validate().unwrap_err();
-        assert_eq!(error.key, "heuristics.disabled");
-        assert!(error.reason.contains("port_scan"), "{error}");
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("heuristics.disabled = \"portscan\""),
+            "{error}"
+        );
+        assert!(error.contains("port_scan"), "{error}");
+        assert!(error.contains("long_domain"), "{error}");
     }
 
     #[test]
@@ -398,19 +422,35 @@ mod tests {
     }
 
     #[test]
+    fn disabled_dns_name_reaches_dns() {
+        let config = HeuristicsConfig {
+            disabled: vec!["long_domain".to_string()],
+            ..HeuristicsConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
+        assert!(!config.effective_dns().long_domain.enabled);
+        assert!(config.effective_dns().tunneling.enabled);
+    }
+
+    #[test]
     fn jitter_above_one_rejected() {
         let mut config = HeuristicsConfig::default();
         config.beacon.max_jitter = 1.5;
-        let error = config.validate().unwrap_err();
-        assert_eq!(error.key, "heuristics.beacon.max_jitter");
-        assert_eq!(error.value, "1.5");
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("heuristics.beacon.max_jitter = 1.5:"),
+            "{error}"
+        );
     }
 
     #[test]
     fn bad_bogon_block_rejected() {
         let mut config = HeuristicsConfig::default();
         config.spoofing.extra_bogons = vec!["192.0.2.0/33".to_string()];
-        let error = config.validate().unwrap_err();
-        assert_eq!(error.key, "heuristics.spoofing.extra_bogons");
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("heuristics.spoofing.extra_bogons"),
+            "{error}"
+        );
     }
 }

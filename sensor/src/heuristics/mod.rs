@@ -124,7 +124,9 @@ impl Heuristics {
             spoofing: any_spoofing
                 .then(|| SpoofingDetector::new(&config.spoofing, spoofing_switches)),
             beacons: on("beaconing").then(|| BeaconDetector::new(&config.beacon)),
-            dns: config.enabled.then(|| DnsHeuristics::new(&config.dns)),
+            dns: config
+                .enabled
+                .then(|| DnsHeuristics::new(&config.effective_dns())),
             http: config.enabled.then(|| HttpHeuristics::new(&config.http)),
             last_expiry: i64::MIN,
         }
