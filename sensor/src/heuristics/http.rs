@@ -204,8 +204,8 @@ impl HttpHeuristics {
     }
 
     /// Looks at one response from `server` to `client` at `now_secs`: its head and the first
-    /// bytes of its body that arrived with it. `host` is the lower-case host of the request it
-    /// answers when the caller knows it. `whitelisted` is true when the server or the host is
+    /// bytes of its body that arrived with it. `host` is the lower-case host of the matching
+    /// request when the caller knows it. `whitelisted` is true when the server or the host is
     /// whitelisted. Findings are about the response packet, whose source is `server`.
     #[allow(clippy::too_many_arguments)]
     pub fn on_response(
@@ -359,7 +359,7 @@ impl HttpHeuristics {
 
     /// Tests whether `agent` is a tool agent from a client where tools are not expected. By
     /// default only requests to a public server named by its address count, the way
-    /// droppers fetch their payloads; `tool_agents_to_any_host` counts every request.
+    /// droppers fetch their payloads. With `tool_agents_to_any_host` every request counts.
     fn is_unexpected_tool(
         &self,
         client: IpAddr,

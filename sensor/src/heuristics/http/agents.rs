@@ -11,7 +11,7 @@ pub const EMPTY_AGENT: &str = "empty user agent (suspicious)";
 pub const MALFORMED_AGENT: &str = "malformed user agent (suspicious)";
 
 /// Maximum length of a plausible User-Agent, in bytes. Browser agents are about 100 to 200
-/// bytes. Longer ones are mostly payloads, so the header is reported as malformed.
+/// bytes (an estimate from current Firefox and Chrome agents). Longer ones are mostly payloads, so the header is reported as malformed.
 pub const MAX_AGENT_LEN: usize = 1024;
 
 /// Names that scanners and attack tools put in their default User-Agent, matched as words

@@ -52,8 +52,8 @@ pub struct HttpConfig {
     pub max_decoded_bytes: usize,
     /// Extensions of direct downloads, with the dot, for example `.exe`.
     pub download_extensions: Vec<String>,
-    /// Longest file name, without extension, of a reported direct download. Malware droppers
-    /// use short names; long descriptive names are mostly legitimate installers.
+    /// Maximum length of the file name, without extension, of a reported direct download,
+    /// because malware droppers use short names and legitimate installers mostly long ones.
     pub download_max_stem_len: usize,
     /// Hosts, with their subdomains, whose executables are expected (Windows Update).
     pub download_allowed_hosts: Vec<String>,
@@ -65,8 +65,8 @@ pub struct HttpConfig {
     pub tool_agent_clients: Vec<IpAddr>,
     /// Media types reported in responses from public servers.
     pub suspicious_content_types: Vec<String>,
-    /// Distinct paths in a window that make a directory scan when most answers are client
-    /// errors.
+    /// Distinct paths in a window that make a directory scan when most responses are
+    /// client errors.
     pub scan_distinct_paths: u32,
     /// Distinct paths that make a directory scan when most responses are not seen.
     pub scan_distinct_paths_unanswered: u32,

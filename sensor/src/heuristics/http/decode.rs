@@ -6,7 +6,7 @@
 //! input bytes, so its cost and its output are bounded by the caller.
 
 /// Decodes at most `limit` bytes of `input` into `out`, which is cleared first. `scratch`
-/// holds the result of the first pass when a second one is needed.
+/// receives the result of the first pass when a second one is needed.
 pub fn decode_for_matching(input: &[u8], limit: usize, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
     let input = input.get(..limit).unwrap_or(input);
     out.clear();

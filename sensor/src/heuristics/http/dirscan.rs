@@ -1,5 +1,5 @@
 //! Web directory scans: many distinct paths requested by one client from one server within a
-//! window, mostly answered with client errors when the responses are visible.
+//! window, with mostly client errors in the responses when those are visible.
 //!
 //! Each (client, server) pair keeps a small set of path hashes, so its memory is bounded by
 //! the threshold. The table of pairs has a fixed capacity and evicts its least recently used
@@ -18,7 +18,7 @@ pub const MAX_DISTINCT_PATHS: u32 = 512;
 /// Thresholds of the scan detector.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanLimits {
-    /// Distinct paths in one window that make a scan when most answers are client errors.
+    /// Distinct paths in one window that make a scan when most responses are client errors.
     pub distinct_paths: u32,
     /// Distinct paths that make a scan when fewer responses than half the paths were seen, as
     /// on a capture that shows one direction only.

@@ -1,7 +1,7 @@
 //! A map with a fixed capacity that evicts its least recently used entry to make room.
 //!
 //! Entries live in a slab and are linked in recency order by index, so lookup, insertion and
-//! eviction cost O(1) and the memory is allocated once, up to the capacity.
+//! eviction cost O(1) and memory grows with use up to the capacity.
 
 use std::hash::Hash;
 

@@ -8,7 +8,7 @@
 
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
-/// Info text of a directory scan (many distinct paths from one client to one server).
+/// Info text of a scanner fingerprint in a request or User-Agent.
 pub const WEB_SCAN: &str = "potential web scan (suspicious)";
 
 /// Categories in the order they are tried: the first that matches names the finding.
@@ -100,9 +100,8 @@ const CATEGORIES: [(&str, &str); 10] = [
     ),
 ];
 
-/// Maximum compiled size of the pattern set, in bytes. The set compiles to well under this
-/// (checked by the tests, which build it), so hitting it means a pattern was added that is
-/// too broad.
+/// Maximum compiled size of the pattern set, in bytes. A set over it fails to build, and then
+/// every test that creates the heuristics fails.
 const COMPILED_SIZE_LIMIT: usize = 8 << 20;
 
 /// The compiled categories.

@@ -34,8 +34,8 @@ pub const DEFAULT_CONTENT_TYPES: [&str; 17] = [
     "application/vnd.android.package-archive",
 ];
 
-/// Number of body bytes searched for sinkhole markers and the page title. Takedown and
-/// sinkhole pages put their markers in the first few hundred bytes.
+/// Number of body bytes searched for sinkhole markers and the page title, about as many as
+/// Maltrail searches (the first 2000 bytes of the segment).
 pub const BODY_PREFIX: usize = 2048;
 
 /// Header names that only sinkholes send.
