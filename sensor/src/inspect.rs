@@ -382,7 +382,11 @@ impl Inspector {
                 match http::parse_request(rest) {
                     http::Parse::Complete(request) => {
                         self.counters.http_requests += 1;
-                        self.inspect_http_request(meta, &request);
+                        let body_start = request.header_len.min(rest.len());
+                        let body_len = request.content_length.unwrap_or(0);
+                        let body_end = (body_start as u64).saturating_add(body_len);
+                        let body_end = body_end.min(rest.len() as u64) as usize;
+                        self.inspect_http_request(meta, &request, &rest[body_start..body_end]);
                         let body = request.content_length.unwrap_or(0);
                         let consumed = request.header_len as u64 + body;
                         if consumed >= rest.len() as u64 {
@@ -396,6 +400,14 @@ impl Inspector {
                     }
                     http::Parse::NotHttp => return,
                 }
+            } else if http::starts_like_response(rest) {
+                // NOTE: a response head split over two segments is not parked, so the
+                // response heuristics miss it; only the first segment is read.
+                if let http::ResponseParse::Complete(response) = http::parse_response(rest) {
+                    let body = &rest[response.header_len.min(rest.len())..];
+                    self.run_http_response_heuristics(meta, &response, body);
+                }
+                return;
             } else if tls::starts_like_tls_handshake(rest) {
                 self.inspect_tls_record(meta, key, rest, end_seq);
                 return;
@@ -460,7 +472,12 @@ impl Inspector {
         self.streams.park(key, kind, end, bytes, time.secs);
     }
 
-    fn inspect_http_request(&mut self, meta: &PacketMeta, request: &http::Request<'_>) {
+    fn inspect_http_request(
+        &mut self,
+        meta: &PacketMeta,
+        request: &http::Request<'_>,
+        body: &[u8],
+    ) {
         // A proxy request names the host in its target, and then the target wins over the
         // Host header (RFC 9112 section 3.2.2). CONNECT names only `host:port`. Other requests
         // name the host in the Host header, and without one, URL trails are matched against
@@ -477,7 +494,7 @@ impl Inspector {
         let host = target_host
             .or(request.host)
             .and_then(|host| http::host_for_matching(host, &mut host_buffer));
-        self.run_http_heuristics(meta, host, request);
+        self.run_http_heuristics(meta, host, request, body);
 
         let address_text;
         let host = match host {
@@ -511,12 +528,14 @@ impl Inspector {
         }
     }
 
-    /// Hands one request to the HTTP heuristics. `host` is the lower-case host it names.
+    /// Hands one request and the start of its body to the HTTP heuristics. `host` is the
+    /// lower-case host it names.
     fn run_http_heuristics(
         &mut self,
         meta: &PacketMeta,
         host: Option<&str>,
         request: &http::Request<'_>,
+        body: &[u8],
     ) {
         let Some(http) = self.heuristics.http() else {
             return;
@@ -527,6 +546,25 @@ impl Inspector {
         let (now, client, server) = (meta.time.secs, meta.src_ip, meta.dst_ip);
         let out = &mut self.findings;
         http.on_request(now, client, server, host, request, whitelisted, out);
+        http.on_request_body(now, client, server, host, request, body, whitelisted, out);
+        self.emit_findings(meta);
+    }
+
+    /// Hands one response head and the body bytes of its segment to the HTTP heuristics. The
+    /// host of the request it answers is not tracked, so it is passed as unknown.
+    fn run_http_response_heuristics(
+        &mut self,
+        meta: &PacketMeta,
+        response: &http::Response<'_>,
+        body: &[u8],
+    ) {
+        let Some(http) = self.heuristics.http() else {
+            return;
+        };
+        let whitelisted = self.trails.whitelist().contains_ip(meta.src_ip);
+        let (now, server, client) = (meta.time.secs, meta.src_ip, meta.dst_ip);
+        let out = &mut self.findings;
+        http.on_response(now, server, client, None, response, body, whitelisted, out);
         self.emit_findings(meta);
     }
 

@@ -6,7 +6,13 @@ mod common;
 use common::{custom_trails, log_events, run_sensor, shared_captures};
 
 /// (capture file, info, trail) of every heuristic event the shared captures raise.
-const EXPECTED: [(&str, &str, &str); 2] = [
+const EXPECTED: [(&str, &str, &str); 3] = [
+    // The capture exists to show a request with an empty User-Agent header.
+    (
+        "arkime-http-empty-useragent.pcap",
+        "empty user agent (suspicious)",
+        "(empty)",
+    ),
     // A SYN scan of 64.13.134.52 (scanme.nmap.org) by 172.16.0.8.
     (
         "chrissanders-synscan.pcapng",

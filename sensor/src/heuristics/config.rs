@@ -14,7 +14,7 @@
 use serde::Deserialize;
 
 use super::dns::{self, DnsConfig, DnsConfigError};
-use super::http::HttpConfig;
+use super::http::{HttpConfig, HttpConfigError};
 
 /// Names of the flow detectors, as `disabled` accepts them.
 pub const FLOW_DETECTORS: [&str; 8] = [
@@ -202,7 +202,7 @@ impl Default for BeaconConfig {
 }
 
 /// A `[heuristics]` table that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HeuristicsConfigError {
     /// A value of the flow detectors' tables, or a name in `disabled`, is invalid.
     #[error("{key} = {value}: {reason}")]
@@ -214,6 +214,8 @@ pub enum HeuristicsConfigError {
     },
     #[error(transparent)]
     Dns(#[from] DnsConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpConfigError),
 }
 
 impl HeuristicsConfig {
@@ -248,6 +250,7 @@ impl HeuristicsConfig {
             }
         }
         self.dns.validate()?;
+        self.http.validate()?;
         for block in &self.spoofing.extra_bogons {
             if super::spoofing::parse_block(block).is_none() {
                 return Err(HeuristicsConfigError::Invalid {
