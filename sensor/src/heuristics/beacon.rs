@@ -74,7 +74,7 @@ impl Pair {
 /// overhead, so 6.5 MiB at the default) with least-recently-used eviction. Pairs silent for
 /// longer than `max_interval_seconds` can no longer continue a pattern and are dropped by
 /// [`BeaconDetector::expire`]. A host that opens connections to more distinct pairs than the
-/// table holds pushes out slow beacons, and each such loss is counted as an eviction.
+/// table has room for pushes out slow beacons, and each such loss is counted as an eviction.
 #[derive(Debug)]
 pub struct BeaconDetector {
     config: BeaconConfig,

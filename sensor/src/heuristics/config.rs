@@ -164,10 +164,10 @@ impl Default for SpoofingConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BeaconConfig {
-    /// Shortest interval between two connections that is considered; shorter gaps are
-    /// ordinary reconnects and are not recorded.
+    /// Minimum interval between two connections that is recorded. Shorter gaps are ordinary
+    /// reconnects.
     pub min_interval_seconds: u32,
-    /// Longest interval considered; a longer gap restarts the pair's history.
+    /// Maximum interval considered, because a longer gap restarts the pair's history.
     pub max_interval_seconds: u32,
     /// Intervals needed before the regularity is judged, 3 to
     /// [`crate::heuristics::beacon::RING_LEN`].

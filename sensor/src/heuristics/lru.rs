@@ -36,7 +36,7 @@ pub struct LruMap<K, V> {
 }
 
 impl<K: Copy + Hash + Eq, V> LruMap<K, V> {
-    /// Creates an empty map named `name` in the statistics that holds at most `capacity`
+    /// Creates an empty map, named `name` in the statistics, of at most `capacity`
     /// entries (at least 1, and at most `u32::MAX - 1`).
     pub fn new(name: &'static str, capacity: usize) -> LruMap<K, V> {
         let capacity = capacity.clamp(1, (NONE - 1) as usize);

@@ -18,7 +18,7 @@ pub const PORT_SCAN_INFO: &str = "potential port scanning";
 pub const UDP_SCAN_INFO: &str = "potential udp scanning";
 pub const MASS_SCAN_INFO: &str = "potential infection";
 
-/// Which scan detectors run.
+/// Switches of the scan detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanSwitches {
     pub tcp: bool,
@@ -78,7 +78,7 @@ impl<T: Ord + Copy> Window<T> {
 /// - `scan.udp_ports_by_pair`: (source, destination) to the UDP ports reached;
 /// - `scan.hosts_by_source_port`: (source, destination port) to the hosts probed.
 ///
-/// An entry holds at most its threshold of values (2 bytes a port, 17 an address), so with
+/// An entry keeps at most its threshold of values (2 bytes a port, 17 an address), so with
 /// the defaults the three tables are an estimated 20 MiB when full. An evicted scanner loses
 /// its counts, so a flood of more distinct keys than the table holds can hide a scan; that
 /// loss is counted in the evictions.
@@ -131,7 +131,7 @@ impl ScanDetector {
     }
 
     /// Looks at one UDP datagram. A datagram whose destination port is not below its source
-    /// port is taken for a reply (a resolver answering from port 53 to a client's ephemeral
+    /// port is taken for a reply (a resolver replying from port 53 to a client's ephemeral
     /// port) and does not count.
     pub fn on_udp(
         &mut self,
@@ -194,7 +194,7 @@ impl ScanDetector {
     }
 }
 
-/// A finding whose trail is the scanning source, as Maltrail reports scans.
+/// Builds a finding whose trail is the scanning source, as Maltrail reports scans.
 fn source_finding(src: IpAddr, info: &'static str) -> Finding {
     Finding {
         trail_type: TrailType::Ip,

@@ -15,7 +15,7 @@ pub const BOGON_INFO: &str = "bogon source address (suspicious)";
 pub const MAC_CHANGE_INFO: &str = "address moved to another mac (suspicious)";
 pub const ARP_SPOOFING_INFO: &str = "potential arp spoofing (suspicious)";
 
-/// Which spoofing detectors run.
+/// Switches of the spoofing detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpoofingSwitches {
     pub bogon: bool,
@@ -171,7 +171,7 @@ impl SpoofingDetector {
         }
     }
 
-    /// Looks at one ARP packet. Requests and replies teach the binding of their sender; a
+    /// Looks at one ARP packet. Requests and replies teach the binding of their sender. A
     /// reply or announcement that binds a known address to another MAC within
     /// `binding_seconds` is a finding. ARP probes from 0.0.0.0 bind nothing.
     pub fn on_arp(&mut self, now: i64, packet: &ArpPacket, out: &mut Vec<Finding>) {
