@@ -81,6 +81,10 @@ impl Default for LongDomainConfig {
 
 /// `random_label`: a query whose registrable label (`example` in `www.example.com`) looks
 /// random, judged by Shannon entropy or by a long run of consonants.
+///
+/// Off by default. Names made of words reach the thresholds too (`office365upgrade.com` has
+/// 3.7 bits per byte), so on every successful lookup it is noisy; `nxdomain_dga` judges the
+/// same way only names that do not exist, which is where DGA malware shows.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomLabelConfig {
@@ -98,7 +102,7 @@ pub struct RandomLabelConfig {
 impl Default for RandomLabelConfig {
     fn default() -> Self {
         RandomLabelConfig {
-            enabled: true,
+            enabled: false,
             min_label_len: 12,
             min_entropy_bits: 3.7,
             min_consonant_run: 8,
