@@ -138,10 +138,13 @@ mod tests {
         assert_eq!(datagram.line, LINE);
     }
 
+    /// Check that a rejection is the expected kind.
+    type Expected = fn(&DatagramError) -> bool;
+
     #[test]
     fn malformed_datagrams_rejected() {
         let long = format!("1 {}\n", "x".repeat(MAX_LINE_BYTES));
-        let cases: [(Vec<u8>, fn(&DatagramError) -> bool); 9] = [
+        let cases: [(Vec<u8>, Expected); 9] = [
             (b"\xff\xfe".to_vec(), |e| *e == DatagramError::NotUtf8),
             (b"1772359200".to_vec(), |e| {
                 *e == DatagramError::MissingSeparator
