@@ -59,9 +59,9 @@ impl ReliableIntake {
     /// Handles one request body with its `X-Trailwatch-Signature` value, from `client`.
     ///
     /// Returns the acknowledgement once the new events are fsynced in their daily logs and the
-    /// state file is saved. A rejected or failed request writes nothing that the sender's
-    /// retry would not write again (see [`Intake::receive`]), is counted, and logs a warning
-    /// at most once a minute.
+    /// state file is saved. A rejected or failed request is counted and logs a warning, at most
+    /// one a minute. A write that fails partway leaves lines that the retry stores again, as
+    /// [`Intake::receive`] describes.
     pub fn receive(
         &self,
         body: &[u8],
