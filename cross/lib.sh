@@ -2,9 +2,9 @@
 # Helpers and settings shared by cross/setup, cross/build and cross/test. Source it from the
 # repository root, do not run it.
 
-# libpcap version built for aarch64-unknown-linux-musl. It must equal the upstream version of
-# Debian 12's libpcap source package, and Debian 12's armhf libpcap is the same version, so
-# both targets compile against the same libpcap API.
+# libpcap version built for aarch64-unknown-linux-musl from Debian 12's source package, whose
+# upstream version it must equal. Debian 12's armhf libpcap is the same version, so both
+# targets compile against the same libpcap API.
 LIBPCAP_VERSION=1.10.3
 
 # The two board targets these scripts know.

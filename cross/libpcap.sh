@@ -17,6 +17,30 @@ libpcap_options=(
     --without-dpdk
 )
 
+# Downloads and unpacks Debian's libpcap source into the cache. It needs the deb-src entries
+# that cross/setup adds, but not root.
+fetch_libpcap_source() {
+    local cache
+    cache=$(libpcap_cache)
+    rm -rf "$cache/src" "$cache/download"
+    mkdir -p "$cache/download"
+
+    # apt downloads as the user _apt when that user can write the folder. Otherwise it
+    # downloads as root and prints a warning.
+    if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
+        chown _apt "$cache/download"
+    fi
+    (cd "$cache/download" && apt-get source -q libpcap)
+
+    local unpacked="$cache/download/libpcap-$LIBPCAP_VERSION"
+    if [[ ! -f $unpacked/VERSION ]]; then
+        die "apt-get source libpcap did not unpack libpcap $LIBPCAP_VERSION (found:" \
+            "$(ls "$cache/download")); set LIBPCAP_VERSION in cross/lib.sh to Debian's version"
+    fi
+    mv "$unpacked" "$cache/src"
+    rm -rf "$cache/download"
+}
+
 # Builds libpcap from the cached source into CACHE/aarch64-unknown-linux-musl/lib/libpcap.a.
 # The pcap crate declares libpcap's functions itself, so no headers are installed. The
 # configure options are written next to the library, so changing them rebuilds it.
@@ -55,13 +79,15 @@ prepare_libpcap() {
     local target=$1
 
     # Without LIBPCAP_VER the pcap crate's build script loads the host's libpcap to read the
-    # version, and assumes the newest API it knows when that fails.
+    # version, and assumes the newest API it supports when that fails.
     export LIBPCAP_VER=$LIBPCAP_VERSION
     [[ $target == aarch64-unknown-linux-musl ]] || return 0
 
     local cache
     cache=$(libpcap_cache)
-    [[ -f $cache/src/VERSION ]] || die "no libpcap source in $cache/src; run cross/setup as root"
+    if [[ ! -f $cache/src/VERSION ]]; then
+        step "fetch Debian's libpcap $LIBPCAP_VERSION source" fetch_libpcap_source
+    fi
     if [[ ! -f $cache/$target/lib/libpcap.a ]] ||
         ! printf '%s\n' "${libpcap_options[@]}" | cmp -s - "$cache/$target/configure-options"; then
         step "build static libpcap $LIBPCAP_VERSION for $target" build_libpcap "$cache"

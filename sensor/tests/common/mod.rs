@@ -28,9 +28,9 @@ pub fn shared_captures() -> Option<PathBuf> {
 /// under user-mode QEMU.
 pub const QEMU_USER_VAR: &str = "TRAILWATCH_QEMU_USER";
 
-/// Returns true when the tests run under user-mode QEMU. There libpcap cannot open a live
-/// interface, because QEMU does not implement the ethtool ioctl that libpcap issues on
-/// activation, and network namespaces would be the host's, so live tests skip.
+/// Returns true when the tests run under user-mode QEMU, where live tests skip. libpcap cannot
+/// activate a live capture there, because QEMU's user mode does not implement the ethtool ioctl
+/// that libpcap issues on activation.
 pub fn under_qemu_user() -> bool {
     std::env::var_os(QEMU_USER_VAR).is_some()
 }
