@@ -8,7 +8,10 @@ use std::process::Output;
 use common::{custom_trails, run_sensor};
 
 fn is_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
+    if common::under_qemu_user() {
+        eprintln!("skipped: {}", common::QEMU_USER_SKIP);
+        false
+    } else if nix::unistd::geteuid().is_root() {
         true
     } else {
         eprintln!("skipped: opening interfaces needs root");
