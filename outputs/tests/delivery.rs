@@ -207,6 +207,39 @@ fn restart_over_same_spool_resumes() {
 }
 
 #[test]
+fn restart_before_drop_resumes() {
+    if skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let config = config(dir.path(), server.local_addr());
+
+    let mut first = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 1..=50 {
+        first.send(&event(index));
+    }
+    first.shutdown(DEADLINE);
+
+    // A configuration reload starts the new output while the old one still exists.
+    let mut second = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 51..=100 {
+        second.send(&event(index));
+    }
+    wait_until("every event acknowledged", || second.stats().pending == 0);
+    second.shutdown(DEADLINE);
+    let mut third = DeliveryOutput::start(&config, &context()).unwrap();
+    third.shutdown(DEADLINE);
+
+    let expected: Vec<String> = (1..=100).map(|index| event(index).to_log_line()).collect();
+    assert_eq!(*written.lock().unwrap(), expected);
+    assert_eq!(first.stats().sent + second.stats().sent, 100);
+    assert_eq!(server.stats().streams, 1);
+    assert_eq!(server.stats().events_duplicate, 0);
+}
+
+#[test]
 fn wiped_spool_is_accepted_again() {
     if skip_for_proxy() {
         return;

@@ -297,6 +297,38 @@ fn second_open_of_folder_is_rejected() {
 }
 
 #[test]
+fn closed_spool_reopens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = open(dir.path());
+    let stream = first.stream();
+    for index in 1..=5 {
+        first.append(&line(index)).unwrap();
+    }
+    first.sync().unwrap();
+    first.acknowledge(2).unwrap();
+
+    first.close().unwrap();
+    // `first` is still alive: closing alone must release the folder.
+    let mut second = Spool::open(dir.path(), small_options()).unwrap();
+
+    assert!(first.is_closed());
+    assert_eq!(second.stream(), stream);
+    assert_eq!(second.acked(), 2);
+    assert_eq!(second.next_sequence(), 6);
+    assert_eq!(read_all(&mut second), [3, 4, 5]);
+    let append = first.append(&line(6)).unwrap_err();
+    assert!(matches!(append, SpoolError::Closed { .. }), "{append}");
+    let acknowledge = first.acknowledge(5).unwrap_err();
+    assert!(
+        matches!(acknowledge, SpoolError::Closed { .. }),
+        "{acknowledge}"
+    );
+    assert_eq!(first.read_batch(100, 64 * 1024).unwrap(), None);
+    assert_eq!(first.pending(), 3);
+    assert_eq!(second.append(&line(6)).unwrap(), 6);
+}
+
+#[test]
 fn invalid_options_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let options = SpoolOptions {

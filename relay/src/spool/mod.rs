@@ -58,12 +58,12 @@ pub struct SpoolStats {
 }
 
 /// An open spool folder. A lock file keeps a second `Spool` from opening the folder, in this
-/// process or another one, until this one is dropped.
+/// process or another one, until this one is closed with [`Spool::close`] or dropped.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
-    /// Lock file whose `flock(2)` lasts as long as the spool is open.
-    _lock: File,
+    /// Lock file whose `flock(2)` lasts as long as the spool is open. `None` once closed.
+    lock: Option<File>,
     options: SpoolOptions,
     stream: StreamId,
     acked: u64,
@@ -71,7 +71,8 @@ pub struct Spool {
     next_sequence: u64,
     /// Oldest first, never empty. The last one is the segment appended to.
     segments: VecDeque<Segment>,
-    active: Arc<File>,
+    /// The last segment, open for appending. `None` once closed.
+    active: Option<Arc<File>>,
     total_bytes: u64,
     /// Highest sequence number known to be on disk.
     synced_through: u64,
@@ -143,7 +144,7 @@ impl Spool {
 
         let mut spool = Spool {
             dir: dir.to_path_buf(),
-            _lock: lock,
+            lock: Some(lock),
             options,
             stream: state.stream,
             acked: state.acked,
@@ -151,7 +152,7 @@ impl Spool {
             next_sequence,
             total_bytes: segments.iter().map(|segment| segment.bytes).sum(),
             segments,
-            active: Arc::new(active),
+            active: Some(Arc::new(active)),
             synced_through: next_sequence - 1,
             unsynced: Vec::new(),
             dir_generation: 0,
@@ -202,6 +203,32 @@ impl Spool {
         self.stats
     }
 
+    /// Returns whether [`Spool::close`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.lock.is_none()
+    }
+
+    /// Fsyncs the spool, saves its state, then closes its files and releases the folder lock,
+    /// so that another `Spool` can open the folder at once. The counters and the accessors
+    /// keep their last values. Afterwards [`Spool::append`] fails with [`SpoolError::Closed`],
+    /// [`Spool::read_batch`] returns nothing, and later calls of `close` do nothing.
+    ///
+    /// The files and the lock are released even when the fsync or the save fails. The error
+    /// is returned, and the next open cuts off a torn record or sends some events again.
+    pub fn close(&mut self) -> Result<(), SpoolError> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let synced = self.sync();
+        let saved = self.save_state();
+
+        self.cursor = None;
+        self.unsynced.clear();
+        self.active = None;
+        self.lock = None;
+        synced.and(saved)
+    }
+
     /// Appends one event line and returns its sequence number. Does not fsync.
     ///
     /// When the spool is full, first drops the oldest segments (counted, with a warning for
@@ -211,6 +238,11 @@ impl Spool {
         if line.is_empty() || line.len() > MAX_LINE_BYTES {
             return Err(SpoolError::LineLength { len: line.len() });
         }
+        if self.is_closed() {
+            return Err(SpoolError::Closed {
+                dir: self.dir.clone(),
+            });
+        }
 
         let sequence = self.next_sequence;
         self.record.clear();
@@ -218,14 +250,15 @@ impl Spool {
         let record_bytes = self.record.len() as u64;
         self.make_room(record_bytes)?;
 
+        let file = self.active_file()?;
         let active = self
             .segments
             .back_mut()
             .expect("a spool always has a segment");
-        if let Err(source) = (&*self.active).write_all(&self.record) {
+        if let Err(source) = (&*file).write_all(&self.record) {
             // O_APPEND writes at the end of the file, so cutting it back re-aligns the next
             // append. If even that fails, the next open cuts the partial record off.
-            let _ = self.active.set_len(active.bytes);
+            let _ = file.set_len(active.bytes);
             return Err(SpoolError::Io {
                 path: active.path.clone(),
                 source,
@@ -242,6 +275,11 @@ impl Spool {
     /// Records that the receiver stored every event up to `sequence` and deletes segments that
     /// contain nothing else. The new value reaches the state file with [`Spool::save_state`].
     pub fn acknowledge(&mut self, sequence: u64) -> Result<(), SpoolError> {
+        if self.is_closed() {
+            return Err(SpoolError::Closed {
+                dir: self.dir.clone(),
+            });
+        }
         if sequence >= self.next_sequence {
             return Err(SpoolError::AckBeyondEnd {
                 ack: sequence,
@@ -255,9 +293,10 @@ impl Spool {
         Ok(())
     }
 
-    /// Returns the state as it should be saved, or `None` when the state file is current.
+    /// Returns the state as it should be saved, or `None` when the state file is current or
+    /// the spool is closed.
     pub fn unsaved_state(&self) -> Option<SpoolState> {
-        (self.saved_acked != self.acked).then_some(SpoolState {
+        (self.saved_acked != self.acked && !self.is_closed()).then_some(SpoolState {
             stream: self.stream,
             acked: self.acked,
         })
@@ -291,13 +330,20 @@ impl Spool {
         Ok(())
     }
 
+    /// Returns the file of the active segment, or [`SpoolError::Closed`].
+    fn active_file(&self) -> Result<Arc<File>, SpoolError> {
+        self.active.clone().ok_or_else(|| SpoolError::Closed {
+            dir: self.dir.clone(),
+        })
+    }
+
     /// Starts a new active segment at the next sequence number.
     fn rotate(&mut self) -> Result<(), SpoolError> {
         let segment = create_segment(&self.dir, self.next_sequence)?;
         let file = open_for_append(&segment)?;
 
-        let previous = std::mem::replace(&mut self.active, Arc::new(file));
-        self.unsynced.push(previous);
+        let previous = self.active.replace(Arc::new(file));
+        self.unsynced.extend(previous);
         self.segments.push_back(segment);
         self.dir_generation += 1;
         Ok(())
