@@ -34,7 +34,7 @@ use crate::atomic_file::{lock_exclusive, sync_dir};
 use crate::batch::{StreamId, MAX_LINE_BYTES};
 use read::Cursor;
 use record::{encode_record, MAX_RECORD_BYTES};
-use segment::{list_segments, scan_segment, segment_file_name, Segment};
+use segment::{list_segments, scan_segment, segment_file_name, Scan, Segment};
 
 pub use error::SpoolError;
 pub use options::SpoolOptions;
@@ -45,6 +45,10 @@ pub use sync::SyncTicket;
 /// Name of the lock file inside the spool folder.
 const LOCK_FILE: &str = "lock";
 
+/// Files of a spool folder other than segments. `state.json.tmp` is the temporary file of an
+/// atomic state save that a crash interrupted.
+const OTHER_FILES: [&str; 3] = [STATE_FILE, "state.json.tmp", LOCK_FILE];
+
 /// Counters of a spool since it was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpoolStats {
@@ -53,7 +57,8 @@ pub struct SpoolStats {
     /// Segments dropped because the spool was full while they held unacknowledged events.
     pub dropped_segments: u64,
     /// Unacknowledged events lost: in dropped segments, behind damaged records found when
-    /// reading, and one for each torn tail cut off at open (a power cut tears one record).
+    /// reading, and behind damaged records cut off at open. The count cut off the newest
+    /// segment at open is an estimate (at least 1) from the mean record size.
     pub dropped_events: u64,
 }
 
@@ -107,29 +112,26 @@ impl Spool {
             .ok_or_else(|| SpoolError::Locked {
                 dir: dir.to_path_buf(),
             })?;
-        let listed = list_segments(dir)?;
+        let listed = list_segments(dir, &OTHER_FILES)?;
 
         let state = match SpoolState::load(dir)? {
             Some(state) => state,
             None => new_stream(dir, !listed.is_empty())?,
         };
 
-        let mut stats = SpoolStats::default();
-        let mut segments = VecDeque::with_capacity(listed.len() + 1);
-        for (first, path) in listed {
-            let scan = scan_segment(first, &path)?;
-            if scan.truncated {
-                stats.torn_records += 1;
-                stats.dropped_events += 1;
-                log::warn!(
-                    "spool segment {} ends in a torn or damaged record; cut it off after {} \
-                     intact records",
-                    path.display(),
-                    scan.segment.count
-                );
-            }
-            segments.push_back(scan.segment);
+        let mut scans = Vec::with_capacity(listed.len());
+        for (first, path) in &listed {
+            scans.push(scan_segment(*first, path)?);
         }
+        let mut stats = SpoolStats::default();
+        for (index, scan) in scans.iter().enumerate() {
+            if scan.cut_bytes > 0 {
+                let next_first = scans.get(index + 1).map(|next| next.segment.first);
+                stats.torn_records += 1;
+                stats.dropped_events += count_cut_events(scan, next_first, state.acked);
+            }
+        }
+        let mut segments: VecDeque<Segment> = scans.into_iter().map(|scan| scan.segment).collect();
 
         let spooled_end = segments.back().map_or(1, Segment::end);
         let next_sequence = spooled_end.max(state.acked.saturating_add(1));
@@ -397,6 +399,40 @@ impl Spool {
             self.cursor = None;
         }
     }
+}
+
+/// Logs the records cut off the segment of `scan` and returns how many unacknowledged events
+/// they held. `next_first` is the first sequence of the following segment, if any.
+fn count_cut_events(scan: &Scan, next_first: Option<u64>, acked: u64) -> u64 {
+    let segment = &scan.segment;
+    if let Some(next_first) = next_first {
+        // The next segment starts where this one ended before the damage, so the gap between
+        // them is exactly the records cut off.
+        let from = segment.end().max(acked.saturating_add(1));
+        let lost = next_first.saturating_sub(from);
+        log::warn!(
+            "spool segment {} is damaged after {} intact records: cut off {} bytes with {lost} \
+             unsent events (sequences {from} to {})",
+            segment.path.display(),
+            segment.count,
+            scan.cut_bytes,
+            next_first.saturating_sub(1),
+        );
+        return lost;
+    }
+
+    // Nothing records how many records the damaged bytes of the newest segment held. A power
+    // cut tears one record, and other damage is estimated from the mean intact record size.
+    let mean_record = segment.bytes.checked_div(segment.count).unwrap_or(0).max(1);
+    let estimate = scan.cut_bytes.div_ceil(mean_record).max(1);
+    log::warn!(
+        "spool segment {} ends in a torn or damaged record after {} intact records: cut off {} \
+         bytes with at least 1 and by estimate {estimate} unsent events",
+        segment.path.display(),
+        segment.count,
+        scan.cut_bytes,
+    );
+    estimate
 }
 
 /// Draws a stream id for a spool folder without a state file and saves it at once, so that the
