@@ -215,10 +215,10 @@ impl WebhookSink {
             .last_warning
             .is_none_or(|last| last.elapsed() >= WARNING_INTERVAL);
         if due {
+            let failures = failure_count(self.unreported_failures);
             log::warn!(
-                "webhook: POST to {} failed: {cause} ({} failures since the last warning)",
-                self.target,
-                self.unreported_failures
+                "webhook: POST to {} failed: {cause} ({failures} since the last warning)",
+                self.target
             );
             self.last_warning = Some(Instant::now());
             self.unreported_failures = 0;
@@ -244,9 +244,9 @@ impl Sink for WebhookSink {
             Ok(response) if (200..300).contains(&response.status_code) => {
                 if self.failures > 0 {
                     log::info!(
-                        "webhook: POST to {} succeeded after {} failures",
+                        "webhook: POST to {} succeeded after {}",
                         self.target,
-                        self.failures
+                        failure_count(self.failures)
                     );
                     self.failures = 0;
                 }
@@ -262,6 +262,14 @@ impl Sink for WebhookSink {
                 false
             }
         }
+    }
+}
+
+/// Returns "1 failure" or "N failures".
+fn failure_count(count: u64) -> String {
+    match count {
+        1 => "1 failure".to_owned(),
+        count => format!("{count} failures"),
     }
 }
 

@@ -299,6 +299,26 @@ fn stray_files_are_reported() {
 }
 
 #[test]
+fn full_spool_warns_once_a_minute() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+
+    for index in 1..=12_000 {
+        spool.append(&line(index)).unwrap();
+    }
+
+    let dropped = spool.stats().dropped_segments;
+    assert!(dropped >= 10, "{dropped} segments dropped");
+    let warnings = messages_containing(&dir.path().display().to_string());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("dropped the oldest 1 segment with"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn garbage_tail_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let mut spool = open(dir.path());

@@ -17,6 +17,7 @@
 //!   skips them.
 
 mod error;
+mod full_warning;
 mod options;
 mod read;
 pub mod record;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 
 use crate::atomic_file::{lock_exclusive, sync_dir};
 use crate::batch::{StreamId, MAX_LINE_BYTES};
+use full_warning::FullWarning;
 use read::Cursor;
 use record::{encode_record, MAX_RECORD_BYTES};
 use segment::{list_segments, scan_segment, segment_file_name, Scan, Segment};
@@ -88,6 +90,7 @@ pub struct Spool {
     dir_synced_generation: u64,
     cursor: Option<Cursor>,
     stats: SpoolStats,
+    full_warning: FullWarning,
     record: Vec<u8>,
 }
 
@@ -161,6 +164,7 @@ impl Spool {
             dir_synced_generation: 0,
             cursor: None,
             stats,
+            full_warning: FullWarning::default(),
             record: Vec::with_capacity(MAX_RECORD_BYTES),
         };
         spool.release_acked();
@@ -233,8 +237,8 @@ impl Spool {
 
     /// Appends one event line and returns its sequence number. Does not fsync.
     ///
-    /// When the spool is full, first drops the oldest segments (counted, with a warning for
-    /// each segment that held unacknowledged events). A failed write is undone by cutting the
+    /// When the spool is full, first drops the oldest segments (counted, with a warning about
+    /// the first and then at most one a minute). A failed write is undone by cutting the
     /// file back, so the next append starts on a record boundary.
     pub fn append(&mut self, line: &str) -> Result<u64, SpoolError> {
         if line.is_empty() || line.len() > MAX_LINE_BYTES {
@@ -362,15 +366,8 @@ impl Spool {
         if lost > 0 {
             self.stats.dropped_segments += 1;
             self.stats.dropped_events += lost;
-            log::warn!(
-                "spool {} reached its maximum of {} bytes: dropped segment {} with {lost} \
-                 unsent events (sequences {} to {})",
-                self.dir.display(),
-                self.options.max_bytes,
-                segment.path.display(),
-                segment.end() - lost,
-                segment.end() - 1,
-            );
+            self.full_warning
+                .dropped(&self.dir, self.options.max_bytes, lost, segment.end() - 1);
         }
     }
 
