@@ -96,7 +96,8 @@ pub trait Output: Send {
     fn send(&mut self, event: &Event);
 
     /// Stops the output's worker, trying for at most `deadline` to deliver what is queued.
-    /// Events still spooled on disk stay there for the next start.
+    /// Events still spooled on disk stay there for the next start. Once this returns, a new
+    /// output with the same configuration can start, even while this one still exists.
     fn shutdown(&mut self, deadline: Duration);
 
     /// Returns the output's counters.
