@@ -2,16 +2,19 @@
 # the board.conf variables (DEB_ARCH, KERNEL_VERSION, ...) and SOURCE_DATE_EPOCH.
 
 # Puts every program of firmware/binaries into $2: built by `cross/build $1 --release` when
-# cross/build exists, else the stand-in of firmware/standin (listed in $2/STANDINS).
+# cross/build exists and FIRMWARE_STANDINS is not 1, else the stand-in of firmware/standin
+# (listed in $2/STANDINS).
 build_binaries() {
     local target=$1 dir=$2 name built=
     mkdir -p "$dir"
     : >"$dir/STANDINS"
-    if [[ -x cross/build ]]; then
+    if [[ -x cross/build && ${FIRMWARE_STANDINS:-0} != 1 ]]; then
         bash cross/build "$target" --release >&2
-        built=${CARGO_TARGET_DIR:-target}/$target/release
+        # cross/build puts stripped copies here.
+        built=$(realpath -m "${CARGO_TARGET_DIR:-target}")/cross/bin/$target/release
     else
-        echo "cross/build is missing: the image gets the stand-ins of firmware/standin" >&2
+        echo "no cross build (cross/build missing or FIRMWARE_STANDINS=1): the image gets" \
+            "the stand-ins of firmware/standin" >&2
     fi
     for name in $(grep -v '^\s*\(#\|$\)' firmware/binaries); do
         if [[ -n $built && -x $built/$name ]]; then
@@ -108,9 +111,15 @@ stage_root() {
     install_modules "$debs" "$root" "$NETWORK_MODULES"
     echo "$NETWORK_MODULES" >"$root/lib/modules/network.list"
 
+    # runit's programs link glibc, and so do the armv7 programs, with Debian's libpcap.
+    local tool
+    for tool in runsvdir runsv sv chpst svlogd; do
+        install -m 0755 "$debs/runit/usr/bin/$tool" "$root/usr/bin/$tool"
+    done
+    install_libraries "$debs" "$root" libc6
     if [[ $DEB_ARCH == armhf ]]; then
-        install_libraries "$debs" "$root" "libc6 libgcc-s1 libpcap0.8 libdbus-1-3 libsystemd0
-            libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1"
+        install_libraries "$debs" "$root" "libgcc-s1 libpcap0.8 libdbus-1-3 libsystemd0 libcap2
+            libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1"
     fi
 
     local name

@@ -1,0 +1,264 @@
+"""Boot test of the qemu-aarch64 image, run by firmware/test-boot.
+
+Boots a copy of the image under qemu-system-aarch64 (software emulation) with restrict=on
+user networking and a 127.0.0.1-only forward of the viewer port, and drives the guest's
+serial console over a Unix socket. The monitor NIC is a QEMU UDP socket netdev on 127.0.0.1:
+each datagram the test sends to it is one Ethernet frame on the guest's eth1.
+"""
+
+import atexit
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+
+DEADLINE_S = 240
+
+
+def log(message):
+    print(f"test-boot: {message}", flush=True)
+
+
+def free_port(kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pcap_frames(path):
+    """Yields the frames of a classic pcap file with Ethernet link type."""
+    with open(path, "rb") as f:
+        header = f.read(24)
+        magic = struct.unpack("<I", header[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        link_type = struct.unpack(endian + "I", header[20:24])[0]
+        if link_type != 1:
+            raise SystemExit(f"{path}: link type {link_type}, expected 1 (Ethernet)")
+        while record := f.read(16):
+            _, _, captured, _ = struct.unpack(endian + "IIII", record)
+            yield f.read(captured)
+
+
+class Guest:
+    """One QEMU run of the image, with its console and ports."""
+
+    def __init__(self, qemu, image, kernel, initrd, work, run):
+        self.console_path = os.path.join(work, f"console-{run}.sock")
+        self.console_log = open(os.path.join(work, f"console-{run}.log"), "wb")
+        self.http_port = free_port(socket.SOCK_STREAM)
+        self.monitor_port = free_port(socket.SOCK_DGRAM)
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind(("127.0.0.1", 0))
+        self.sink.setblocking(False)
+        command = qemu + [
+            "-M", "virt", "-cpu", "cortex-a53", "-m", "512", "-smp", "2",
+            "-display", "none", "-no-reboot",
+            "-kernel", kernel, "-initrd", initrd,
+            "-append", "console=ttyAMA0 rdinit=/init panic=10 trailwatch.console=shell",
+            "-drive", f"file={image},if=none,format=raw,id=hd0",
+            "-device", "virtio-blk-device,drive=hd0",
+            "-chardev", f"socket,id=con,path={self.console_path},server=on,wait=on",
+            "-serial", "chardev:con",
+            "-netdev", "user,id=mgmt,restrict=on,"
+            f"hostfwd=tcp:127.0.0.1:{self.http_port}-:8338",
+            "-device", "virtio-net-device,netdev=mgmt,mac=52:54:00:74:77:01",
+            "-netdev", f"socket,id=mon,udp=127.0.0.1:{self.sink.getsockname()[1]},"
+            f"localaddr=127.0.0.1:{self.monitor_port}",
+            "-device", "virtio-net-device,netdev=mon,mac=52:54:00:74:77:02",
+            "-nic", "none",
+        ]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # A failed check raises SystemExit: never leave the guest running.
+        atexit.register(self.process.kill)
+        self.console = self._connect_console()
+        self.buffer = b""
+
+    def _connect_console(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                console.connect(self.console_path)
+                return console
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("QEMU did not open its console socket within 30 s")
+
+    def read_until(self, marker, timeout):
+        deadline = time.monotonic() + timeout
+        while marker not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.process.poll() is not None:
+                raise SystemExit(f"console: no {marker!r} within {timeout} s; "
+                                 f"see {self.console_log.name}")
+            self.console.settimeout(min(remaining, 1.0))
+            try:
+                data = self.console.recv(65536)
+            except socket.timeout:
+                continue
+            self.console_log.write(data)
+            self.console_log.flush()
+            self.buffer += data
+        before, _, self.buffer = self.buffer.partition(marker)
+        return before
+
+    def run(self, command, timeout=60):
+        """Runs a shell command on the console; returns (exit status, output)."""
+        token = f"{time.monotonic_ns():x}"
+        self.console.sendall(f"echo B{token}; {command}; echo E{token} $?\n".encode())
+        self.read_until(f"B{token}\r\n".encode(), timeout)
+        output = self.read_until(f"E{token} ".encode(), timeout).decode(errors="replace")
+        status = int(self.read_until(b"\n", timeout).strip())
+        return status, output.replace("\r", "")
+
+    def wait_for(self, description, check, timeout=DEADLINE_S):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return time.monotonic() - self.started
+            time.sleep(1)
+        raise SystemExit(f"timed out after {timeout} s waiting for {description}; "
+                         f"see {self.console_log.name}")
+
+    def http_get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}",
+                                        timeout=5) as response:
+                return response.status, response.read().decode(errors="replace")
+        except OSError:
+            return None, ""
+
+    def frames_sent_by_guest(self):
+        count = 0
+        while True:
+            try:
+                self.sink.recv(65536)
+                count += 1
+            except BlockingIOError:
+                return count
+
+    def poweroff(self):
+        self.console.sendall(b"poweroff\n")
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise SystemExit("guest did not power off within 60 s")
+        self.console_log.close()
+        with open(self.console_log.name, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def service_running(guest, name):
+    status, output = guest.run(f"sv status /run/service/{name}")
+    return status == 0 and output.startswith("run:")
+
+
+def check(condition, message):
+    if not condition:
+        raise SystemExit(f"FAILED: {message}")
+    log(f"ok: {message}")
+
+
+def main():
+    qemu_dir, image, kernel, initrd, capture, work = sys.argv[1:7]
+    qemu = [os.path.join(qemu_dir, "usr/bin/qemu-system-aarch64"),
+            "-L", os.path.join(qemu_dir, "usr/share/qemu")]
+    passed = 0
+
+    guest = Guest(qemu, image, kernel, initrd, work, 1)
+    guest.read_until(b"# ", DEADLINE_S)
+    shell_s = time.monotonic() - guest.started
+    log(f"shell on the console after {shell_s:.1f} s")
+
+    status, standins = guest.run("cat /usr/share/trailwatch/STANDINS")
+    real_sensor = "trailwatch-sensor" not in standins.split()
+    status, _ = guest.run("test -x /usr/bin/trailwatch-viewer")
+    real_viewer = status == 0
+    log(f"sensor: {'real' if real_sensor else 'STAND-IN'}, "
+        f"viewer: {'real' if real_viewer else 'STAND-IN (busybox httpd)'}")
+
+    ping = "/ping" if real_viewer else "/cgi-bin/ping"
+    viewer_s = guest.wait_for("the viewer on the forwarded port",
+                              lambda: guest.http_get(ping)[0] == 200)
+    check(True, f"viewer answers on 127.0.0.1:{guest.http_port}{ping} {viewer_s:.1f} s after start")
+    passed += 1
+
+    for name in ("trailwatch-sensor", "trailwatch-viewer"):
+        guest.wait_for(f"{name} to run", lambda: service_running(guest, name), 120)
+        check(True, f"{name} runs under runsv")
+        passed += 1
+    status, _ = guest.run("test -e /run/service/trailwatch-trails/down")
+    check(status == 0, "trail updates are off as trailwatch.txt sets")
+    passed += 1
+
+    status, output = guest.run("touch /written-by-test 2>&1")
+    check(status != 0 and "Read-only" in output, "writing to / fails (read-only file system)")
+    passed += 1
+    status, output = guest.run("grep ' /data ' /proc/mounts")
+    check(status == 0 and " ext4 rw" in output, "/data is a writable ext4 mount")
+    passed += 1
+
+    status, output = guest.run("cat /sys/class/net/eth1/flags; ip -o addr show dev eth1")
+    flags = int(output.split()[0], 16)
+    check(flags & 0x100 != 0, "monitor interface eth1 is promiscuous")
+    check(" inet" not in output, "monitor interface eth1 has no address")
+    passed += 2
+
+    events_before = 0
+    if real_sensor:
+        guest.wait_for("the sensor to load its trails", lambda: guest.run(
+            "grep -q 'trails loaded\\|capturing\\|listening\\|started' "
+            "/data/log/trailwatch-sensor/current")[0] == 0, 180)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        frames = 0
+        for frame in pcap_frames(capture):
+            sender.sendto(frame, ("127.0.0.1", guest.monitor_port))
+            frames += 1
+            time.sleep(0.002)
+        log(f"replayed {frames} frames of {capture} onto eth1")
+
+        def count_events():
+            status, output = guest.run("cat /data/events/*.log 2>/dev/null | wc -l")
+            return int(output.strip() or 0) if status == 0 else 0
+
+        guest.wait_for("events in /data/events", lambda: count_events() > 0, 120)
+        events_before = count_events()
+        check(events_before > 0, f"{events_before} event lines in /data/events")
+        passed += 1
+        if not real_viewer:
+            status, body = guest.http_get("/cgi-bin/events")
+            check(status == 200 and body.count("\n") > 0, "events visible through the viewer")
+            passed += 1
+        # NOTE: with the real viewer, reading events needs a login; the test checks /ping only.
+    else:
+        log("skipped: events from replayed traffic (stand-in sensor captures nothing)")
+
+    sent = guest.frames_sent_by_guest()
+    check(sent == 0, f"the guest sent {sent} frames on the monitor interface")
+    passed += 1
+
+    console = guest.poweroff()
+    check("/data unmounted" in console, "poweroff stops the services and unmounts /data")
+    passed += 1
+
+    guest = Guest(qemu, image, kernel, initrd, work, 2)
+    guest.read_until(b"# ", DEADLINE_S)
+    status, output = guest.run("cat /data/events/*.log 2>/dev/null | wc -l")
+    after = int(output.strip() or 0)
+    check(after >= events_before, f"{after} event lines after the reboot (before: {events_before})")
+    passed += 1
+    console = guest.poweroff()
+    check("first boot" not in console, "the second boot keeps the existing /data")
+    passed += 1
+
+    print(f"boot to viewer answering: {viewer_s:.1f} s (software emulation)")
+    print(f"{passed} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
