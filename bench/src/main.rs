@@ -4,6 +4,7 @@
 mod capture;
 mod demo;
 mod dns;
+mod flood;
 mod frame;
 mod generate;
 mod http;
@@ -50,6 +51,11 @@ enum Command {
         /// carry a listed indicator.
         #[arg(long, default_value_t = generate::DEFAULT_HIT_RATIO)]
         hit_ratio: f64,
+        /// Write a flood instead: every packet from a new random source, to random ports,
+        /// with random DNS names, to check that the sensor's tables stay bounded. Ignores
+        /// `--trails` and `--hit-ratio`.
+        #[arg(long)]
+        flood: bool,
         /// Output file; `-` writes to standard output.
         #[arg(short = 'o', long)]
         output: PathBuf,
@@ -127,8 +133,22 @@ fn execute(command: Command) -> Result<(), String> {
             seed,
             trails,
             hit_ratio,
+            flood,
             output,
         } => {
+            if flood {
+                let started = std::time::Instant::now();
+                let totals =
+                    flood::generate_flood(packets, seed, &output).map_err(|e| e.to_string())?;
+                eprintln!(
+                    "wrote {} flood packets ({} bytes of frames) to {} in {:.2} s",
+                    totals.packets,
+                    totals.frame_bytes,
+                    output.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             let options = generate::GenOptions {
                 packets,
                 seed,

@@ -9,12 +9,14 @@ mod event;
 mod json;
 mod log_line;
 mod parse;
+mod severity;
 mod throttle;
 mod time;
 mod writer;
 
 pub use event::{Event, Proto, TrailType};
 pub use parse::{parse_log_line, LogLine, ParseError, FIELD_COUNT};
+pub use severity::{ParseSeverityError, Severity};
 pub use throttle::{Throttle, Verdict};
 pub use time::Timestamp;
 pub use writer::{LogError, LogWriter, WriterStats};

@@ -9,12 +9,26 @@
 //! Contract shared by every output: [`Output::send`] never blocks on the network. An output
 //! either queues the event for a worker thread (bounded; a full queue drops the event and counts
 //! it) or, for [`delivery`], appends it to a spool on disk before returning.
+//!
+//! The network outputs other than delivery render each event in `send` and queue the bytes.
+//! One worker thread per output writes them in order, so events reach each receiver in the
+//! order the sensor wrote them, unless some are dropped.
 
+mod cef;
 pub mod delivery;
+mod facility;
 pub mod json_lines;
+mod json_record;
 pub mod maltrail_udp;
+mod queue;
+mod rate_limit;
 pub mod syslog;
+mod tcp;
+mod transport;
+mod udp;
 pub mod webhook;
+
+pub use transport::Transport;
 
 use std::time::Duration;
 
@@ -33,7 +47,7 @@ pub struct OutputsConfig {
     pub syslog: Option<syslog::SyslogConfig>,
     /// `[outputs.json]`: one JSON object per event.
     pub json: Option<json_lines::JsonLinesConfig>,
-    /// `[outputs.webhook]`: HTTP POST of high-severity events.
+    /// `[outputs.webhook]`: HTTP POST of events at or above a severity, rate-limited.
     pub webhook: Option<webhook::WebhookConfig>,
     /// `[outputs.delivery]`: batches to a trailwatch viewer, spooled while it is unreachable.
     pub delivery: Option<delivery::DeliveryConfig>,
@@ -67,8 +81,11 @@ pub struct OutputStats {
     pub sent: u64,
     /// Events given up on: queue full, spool over its size limit, or a send that failed.
     pub dropped: u64,
-    /// Events waiting in a queue or spool.
+    /// Events accepted but not yet sent or dropped: waiting in a queue or spool, or being sent.
     pub pending: u64,
+    /// Events the output left out on purpose, such as webhook repeats within the rate-limit
+    /// interval. Events below an output's minimum severity are not counted.
+    pub skipped: u64,
 }
 
 /// One destination of event copies.
@@ -106,10 +123,12 @@ impl Outputs {
             outputs.push(Box::new(json_lines::JsonLinesOutput::start(json)?));
         }
         if let Some(webhook) = &config.webhook {
-            outputs.push(Box::new(webhook::WebhookOutput::start(webhook, context)?));
+            outputs.push(Box::new(webhook::WebhookOutput::start(webhook)?));
         }
         if let Some(delivery) = &config.delivery {
-            outputs.push(Box::new(delivery::DeliveryOutput::start(delivery, context)?));
+            outputs.push(Box::new(delivery::DeliveryOutput::start(
+                delivery, context,
+            )?));
         }
         Ok(Outputs { outputs })
     }

@@ -112,6 +112,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
 
+    /// Turn every heuristic off, as `[heuristics] enabled = false` does.
+    #[arg(long)]
+    pub no_heuristics: bool,
+
     /// More log output on standard error (-v: debug, -vv: trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

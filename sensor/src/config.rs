@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use trailwatch_outputs::OutputsConfig;
 
+use crate::heuristics::config::HeuristicsConfigError;
+use crate::heuristics::HeuristicsConfig;
+
 /// Log folder when neither `--log-dir` nor `[sensor] log_dir` names one.
 pub const DEFAULT_LOG_DIR: &str = "/var/log/trailwatch";
 
@@ -18,13 +21,14 @@ pub const MAX_SNAPLEN: u32 = 262_144;
 pub const MAX_BUFFER_MIB: u32 = 2047;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigFile {
     pub sensor: SensorConfig,
     pub capture: CaptureConfig,
     pub trails: TrailsConfig,
     pub outputs: OutputsConfig,
+    pub heuristics: HeuristicsConfig,
 }
 
 /// The `[sensor]` table: identity, event log and process settings.
@@ -126,6 +130,12 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+
+    #[error("{}: {source}", path.display())]
+    Heuristics {
+        path: PathBuf,
+        source: HeuristicsConfigError,
+    },
 }
 
 impl ConfigFile {
@@ -167,7 +177,12 @@ impl ConfigFile {
                 MAX_BUFFER_MIB,
             ));
         }
-        Ok(())
+        self.heuristics
+            .validate()
+            .map_err(|source| ConfigError::Heuristics {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 }
 
@@ -255,6 +270,38 @@ mod tests {
         assert_eq!(config, ConfigFile::default());
         assert_eq!(config.sensor.log_dir, PathBuf::from(DEFAULT_LOG_DIR));
         assert!(config.capture.promiscuous);
+    }
+
+    #[test]
+    fn heuristics_table_is_read() {
+        let text =
+            "[heuristics]\ndisabled = [\"beaconing\"]\n\n[heuristics.scan]\ntcp_ports = 50\n";
+        let config = ConfigFile::parse(Path::new("h.toml"), text).unwrap();
+        assert!(!config.heuristics.is_enabled("beaconing"));
+        assert_eq!(config.heuristics.scan.tcp_ports, 50);
+        assert_eq!(config.heuristics.scan.udp_ports, 20);
+    }
+
+    #[test]
+    fn heuristics_unknown_key_names_table() {
+        let text = "[heuristics.scan]\ntcp_port = 50\n";
+        let error = ConfigFile::parse(Path::new("h.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("heuristics.scan.tcp_port"), "{error}");
+    }
+
+    #[test]
+    fn heuristics_range_error_names_key() {
+        let text = "[heuristics.beacon]\nmin_intervals = 2\n";
+        let error = ConfigFile::parse(Path::new("h.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("heuristics.beacon.min_intervals = 2"),
+            "{error}"
+        );
+        assert!(error.contains("expected 3 to 16"), "{error}");
     }
 
     #[test]

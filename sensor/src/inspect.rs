@@ -1,13 +1,17 @@
 //! Per-packet inspection: decode a frame, match its addresses, find DNS messages, HTTP
 //! requests and TLS ClientHellos in its payload, and hand every trail hit to the event sink.
+//! The same packets, ARP frames, DNS messages and HTTP requests go to the heuristics, whose
+//! findings take the same path to the sink.
 
 use std::net::IpAddr;
 
 use trailwatch_event::{Proto, Timestamp};
 use trailwatch_trailset::TrailSet;
-use trailwatch_wire::{decode, dns, http, tls, Decoded, LinkType};
+use trailwatch_wire::{arp, decode, dns, http, tls, Decoded, LinkType, SkipReason};
 
 use crate::capture::Frame;
+use crate::heuristics::dns::{builtin_listed_answer, listed_answer_from_info};
+use crate::heuristics::{Finding, FlowPacket, Heuristics, HeuristicsConfig};
 use crate::matching;
 use crate::output::{EventSink, PacketMeta};
 use crate::stats::Counters;
@@ -36,17 +40,24 @@ pub struct Inspector {
     trails: TrailSet,
     streams: StreamTable,
     sink: EventSink,
+    heuristics: Heuristics,
+    /// Findings of the current packet, kept to reuse the allocation.
+    findings: Vec<Finding>,
     /// Wall-clock second of the last sweep started by [`Inspector::tick`].
     last_idle_sweep: i64,
     pub counters: Counters,
 }
 
 impl Inspector {
+    /// Creates an inspector with the default heuristics; [`Inspector::set_heuristics`]
+    /// applies a configured `[heuristics]` table.
     pub fn new(trails: TrailSet, sink: EventSink) -> Inspector {
         Inspector {
             trails,
             streams: StreamTable::new(),
             sink,
+            heuristics: Heuristics::new(&HeuristicsConfig::default()),
+            findings: Vec::new(),
             last_idle_sweep: i64::MIN,
             counters: Counters::default(),
         }
@@ -61,6 +72,17 @@ impl Inspector {
         self.trails = trails;
         self.counters.trails_loaded = self.trails.len() as u64;
         self.counters.trail_reloads += 1;
+    }
+
+    /// Applies a `[heuristics]` table, validated before. A changed table restarts every
+    /// detector with empty state.
+    pub fn set_heuristics(&mut self, config: &HeuristicsConfig) {
+        self.heuristics.reconfigure(config);
+    }
+
+    /// Returns the heuristics, to read their configuration and table occupancy.
+    pub fn heuristics(&self) -> &Heuristics {
+        &self.heuristics
     }
 
     /// Inspects one captured frame.
@@ -79,6 +101,9 @@ impl Inspector {
             Ok(packet) => packet,
             Err(reason) => {
                 self.counters.count_skip(reason);
+                if reason == SkipReason::NotIp && link == LinkType::Ethernet {
+                    self.inspect_arp(frame);
+                }
                 return;
             }
         };
@@ -89,6 +114,9 @@ impl Inspector {
 
         let meta = packet_meta(frame.time, &packet);
         self.match_addresses(&meta, &packet);
+        if self.heuristics.wants_packets() {
+            self.run_flow_heuristics(link, frame, &meta, &packet);
+        }
 
         match packet.protocol {
             IPPROTO_UDP => self.inspect_udp(&meta, packet.payload),
@@ -103,6 +131,7 @@ impl Inspector {
     /// the next packet.
     pub fn tick(&mut self, now: Timestamp) {
         self.sink.tick(now, &mut self.counters);
+        self.heuristics.tick(now.secs);
         if now.secs.saturating_sub(self.last_idle_sweep) >= STREAM_IDLE_SECS {
             self.last_idle_sweep = now.secs;
             self.streams.expire(now.secs);
@@ -127,16 +156,82 @@ impl Inspector {
     /// Writes pending summaries and clears per-file state; call after the last frame.
     pub fn finish(&mut self) {
         self.counters.streams = self.streams.stats();
+        self.counters.heuristic_tables = self.heuristics.tables();
         self.sink.finish(&mut self.counters);
     }
 
     /// Clears stream buffers between two capture files, whose TCP sequence numbers are
     /// unrelated, and writes the pending repeat summaries, because the next file's packet times
-    /// need not follow this file's.
+    /// need not follow this file's. Heuristic state stays, so a capture split into several
+    /// files (`tcpdump -C`) is judged as one.
     pub fn end_of_file(&mut self) {
         self.streams.clear();
         self.counters.streams = self.streams.stats();
+        self.counters.heuristic_tables = self.heuristics.tables();
         self.sink.finish(&mut self.counters);
+    }
+
+    /// Hands an ARP frame to the spoofing heuristics. Its event has the sender as source, the
+    /// target as destination and protocol 0, because ARP is not IP.
+    fn inspect_arp(&mut self, frame: &Frame<'_>) {
+        let Some(packet) = arp::parse_ethernet(frame.data) else {
+            return;
+        };
+        self.heuristics.on_arp(
+            frame.time.secs,
+            &packet,
+            self.trails.whitelist(),
+            &mut self.findings,
+        );
+        let meta = PacketMeta {
+            time: frame.time,
+            src_ip: IpAddr::V4(packet.sender_ip),
+            src_port: None,
+            dst_ip: IpAddr::V4(packet.target_ip),
+            dst_port: None,
+            proto: Proto::Other(0),
+        };
+        self.emit_findings(&meta);
+    }
+
+    fn run_flow_heuristics(
+        &mut self,
+        link: LinkType,
+        frame: &Frame<'_>,
+        meta: &PacketMeta,
+        packet: &Decoded<'_>,
+    ) {
+        // Inside a tunnel the Ethernet source is the tunnel endpoint's, not the packet's.
+        let src_mac = if link == LinkType::Ethernet && packet.tunnels().is_empty() {
+            arp::ethernet_source(frame.data)
+        } else {
+            None
+        };
+        let flow = FlowPacket {
+            time: frame.time,
+            src: packet.src,
+            dst: packet.dst,
+            src_port: packet.src_port,
+            dst_port: packet.dst_port,
+            protocol: packet.protocol,
+            tcp_flags: packet.tcp.map(|tcp| tcp.flags),
+            src_mac,
+        };
+        self.heuristics
+            .on_packet(&flow, self.trails.whitelist(), &mut self.findings);
+        self.emit_findings(meta);
+    }
+
+    /// Writes the findings collected for the packet `meta` describes.
+    fn emit_findings(&mut self, meta: &PacketMeta) {
+        if self.findings.is_empty() {
+            return;
+        }
+        let mut findings = std::mem::take(&mut self.findings);
+        for finding in findings.drain(..) {
+            self.sink.emit_finding(meta, finding, &mut self.counters);
+        }
+        self.findings = findings;
     }
 
     fn match_addresses(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
@@ -186,6 +281,7 @@ impl Inspector {
             }
         };
         self.counters.dns_messages += 1;
+        self.run_dns_heuristics(meta, &message);
 
         // Queries carry the names clients ask for. Responses repeat the question, so matching
         // them too would report each lookup twice.
@@ -198,6 +294,38 @@ impl Inspector {
                     .emit(meta, detection, &self.trails, &mut self.counters);
             }
         }
+    }
+
+    /// Hands each question of a query, or of a response with its rcode and answer addresses,
+    /// to the DNS heuristics. The client is the query's source or the response's destination.
+    fn run_dns_heuristics(&mut self, meta: &PacketMeta, message: &dns::Message) {
+        let Some(dns) = self.heuristics.dns() else {
+            return;
+        };
+        let trails = &self.trails;
+        let whitelist = trails.whitelist();
+        let now = meta.time.secs;
+        // An answer address is a sinkhole or parking service when a trail lists it with such
+        // an info (`sinkhole microsoft (malware)`), or when the built-in list has it.
+        let mut listed_answer = |address: IpAddr| {
+            matching::address(trails, address)
+                .and_then(|detection| listed_answer_from_info(trails.info(detection.source)))
+                .or_else(|| builtin_listed_answer(address))
+        };
+        for question in &message.questions {
+            let name = question.name.as_str();
+            let whitelisted = whitelist.contains_domain(name);
+            if message.is_response {
+                let answers = &message.answer_addrs;
+                let (client, rcode, out) = (meta.dst_ip, message.rcode, &mut self.findings);
+                let lookup = &mut listed_answer;
+                dns.on_response_with(now, client, name, rcode, answers, whitelisted, lookup, out);
+            } else {
+                let (client, qtype, out) = (meta.src_ip, question.qtype, &mut self.findings);
+                dns.on_query(now, client, name, qtype, whitelisted, out);
+            }
+        }
+        self.emit_findings(meta);
     }
 
     fn inspect_tcp(&mut self, meta: &PacketMeta, packet: &Decoded<'_>) {
@@ -254,7 +382,11 @@ impl Inspector {
                 match http::parse_request(rest) {
                     http::Parse::Complete(request) => {
                         self.counters.http_requests += 1;
-                        self.inspect_http_request(meta, &request);
+                        let body_start = request.header_len.min(rest.len());
+                        let body_len = request.content_length.unwrap_or(0);
+                        let body_end = (body_start as u64).saturating_add(body_len);
+                        let body_end = body_end.min(rest.len() as u64) as usize;
+                        self.inspect_http_request(meta, &request, &rest[body_start..body_end]);
                         let body = request.content_length.unwrap_or(0);
                         let consumed = request.header_len as u64 + body;
                         if consumed >= rest.len() as u64 {
@@ -268,6 +400,14 @@ impl Inspector {
                     }
                     http::Parse::NotHttp => return,
                 }
+            } else if http::starts_like_response(rest) {
+                // NOTE: a response head split over two segments is not parked, so the
+                // response heuristics miss it; only the first segment is read.
+                if let http::ResponseParse::Complete(response) = http::parse_response(rest) {
+                    let body = &rest[response.header_len.min(rest.len())..];
+                    self.run_http_response_heuristics(meta, &response, body);
+                }
+                return;
             } else if tls::starts_like_tls_handshake(rest) {
                 self.inspect_tls_record(meta, key, rest, end_seq);
                 return;
@@ -332,7 +472,12 @@ impl Inspector {
         self.streams.park(key, kind, end, bytes, time.secs);
     }
 
-    fn inspect_http_request(&mut self, meta: &PacketMeta, request: &http::Request<'_>) {
+    fn inspect_http_request(
+        &mut self,
+        meta: &PacketMeta,
+        request: &http::Request<'_>,
+        body: &[u8],
+    ) {
         // A proxy request names the host in its target, and then the target wins over the
         // Host header (RFC 9112 section 3.2.2). CONNECT names only `host:port`. Other requests
         // name the host in the Host header, and without one, URL trails are matched against
@@ -349,6 +494,7 @@ impl Inspector {
         let host = target_host
             .or(request.host)
             .and_then(|host| http::host_for_matching(host, &mut host_buffer));
+        self.run_http_heuristics(meta, host, request, body);
 
         let address_text;
         let host = match host {
@@ -380,6 +526,46 @@ impl Inspector {
             self.sink
                 .emit(meta, detection, &self.trails, &mut self.counters);
         }
+    }
+
+    /// Hands one request and the start of its body to the HTTP heuristics. `host` is the
+    /// lower-case host it names.
+    fn run_http_heuristics(
+        &mut self,
+        meta: &PacketMeta,
+        host: Option<&str>,
+        request: &http::Request<'_>,
+        body: &[u8],
+    ) {
+        let Some(http) = self.heuristics.http() else {
+            return;
+        };
+        let whitelist = self.trails.whitelist();
+        let whitelisted = whitelist.contains_ip(meta.src_ip)
+            || host.is_some_and(|host| whitelist.contains_domain(host));
+        let (now, client, server) = (meta.time.secs, meta.src_ip, meta.dst_ip);
+        let out = &mut self.findings;
+        http.on_request(now, client, server, host, request, whitelisted, out);
+        http.on_request_body(now, client, server, host, request, body, whitelisted, out);
+        self.emit_findings(meta);
+    }
+
+    /// Hands one response head and the body bytes of its segment to the HTTP heuristics. The
+    /// host of the request it answers is not tracked, so it is passed as unknown.
+    fn run_http_response_heuristics(
+        &mut self,
+        meta: &PacketMeta,
+        response: &http::Response<'_>,
+        body: &[u8],
+    ) {
+        let Some(http) = self.heuristics.http() else {
+            return;
+        };
+        let whitelisted = self.trails.whitelist().contains_ip(meta.src_ip);
+        let (now, server, client) = (meta.time.secs, meta.src_ip, meta.dst_ip);
+        let out = &mut self.findings;
+        http.on_response(now, server, client, None, response, body, whitelisted, out);
+        self.emit_findings(meta);
     }
 
     /// Matches a TLS server name, already lower-cased.

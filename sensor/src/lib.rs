@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod heuristics;
 pub mod ignore;
 pub mod inspect;
 pub mod matching;

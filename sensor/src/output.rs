@@ -11,6 +11,7 @@ use trailwatch_event::{Event, LogWriter, Proto, Throttle, Timestamp, TrailType, 
 use trailwatch_outputs::{OutputStats, Outputs};
 use trailwatch_trailset::{SourceId, TrailSet};
 
+use crate::heuristics::{Finding, REFERENCE};
 use crate::ignore::IgnoreList;
 use crate::stats::Counters;
 
@@ -150,6 +151,41 @@ impl EventSink {
             trail: detection.trail,
             info: trails.info(detection.source).to_string(),
             reference: trails.reference(detection.source).to_string(),
+            repeats: 0,
+        };
+        match self.throttle.check(&event) {
+            Verdict::Emit => self.write(&event, counters),
+            Verdict::Suppress => counters.events_suppressed += 1,
+        }
+    }
+
+    /// Turns a heuristic finding about `packet` into an event with the finding's own info and
+    /// reference [`REFERENCE`], and writes it unless an ignore rule drops it or the throttle
+    /// counts it as a repeat.
+    pub fn emit_finding(&mut self, packet: &PacketMeta, finding: Finding, counters: &mut Counters) {
+        counters.heuristic_findings += 1;
+        if self.ignore.matches(
+            packet.src_ip,
+            packet.src_port,
+            packet.dst_ip,
+            packet.dst_port,
+        ) {
+            counters.events_ignored += 1;
+            return;
+        }
+
+        let event = Event {
+            time: packet.time,
+            sensor: Arc::clone(&self.sensor),
+            src_ip: packet.src_ip,
+            src_port: packet.src_port,
+            dst_ip: packet.dst_ip,
+            dst_port: packet.dst_port,
+            proto: packet.proto,
+            trail_type: finding.trail_type,
+            trail: finding.trail,
+            info: finding.info.into_owned(),
+            reference: REFERENCE.to_string(),
             repeats: 0,
         };
         match self.throttle.check(&event) {

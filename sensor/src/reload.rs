@@ -1,5 +1,6 @@
 //! SIGHUP: read the configuration file, the trails, the whitelist and the ignore rules again,
-//! and restart the outputs, without closing the capture handles.
+//! apply a changed `[heuristics]` table, and restart the outputs, without closing the capture
+//! handles.
 //!
 //! Everything that can fail is loaded and checked before anything changes, so a bad new
 //! configuration leaves the running one untouched. Settings that need the handles reopened
@@ -88,6 +89,10 @@ impl Daemon {
             info!("writing events to {}", new.log_dir.display());
         }
         self.inspector.set_throttle_window(new.throttle);
+        if new.heuristics != *self.inspector.heuristics().config() {
+            info!("[heuristics] changed; every detector starts again with empty tables");
+            self.inspector.set_heuristics(&new.heuristics);
+        }
 
         self.watcher = loaded
             .store

@@ -169,6 +169,7 @@ pub fn build_inspector(settings: &Settings, trails: LoadedTrails) -> Result<Insp
     );
     sink.replace_outputs(start_outputs(settings)?);
     let mut inspector = Inspector::new(trails.set, sink);
+    inspector.set_heuristics(&settings.heuristics);
     inspector.counters.trails_loaded = inspector.trails().len() as u64;
     inspector.counters.trails_load_ms = trails.load_ms;
     Ok(inspector)

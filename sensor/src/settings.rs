@@ -8,6 +8,7 @@ use trailwatch_outputs::OutputsConfig;
 
 use crate::cli::Args;
 use crate::config::{CaptureConfig, ConfigError, ConfigFile, TrailsConfig};
+use crate::heuristics::HeuristicsConfig;
 
 /// The packet source of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub enum Source {
 }
 
 /// Effective settings of one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// The configuration file they were read from, which SIGHUP reads again.
     pub config_path: Option<PathBuf>,
@@ -36,6 +37,7 @@ pub struct Settings {
     pub capture: CaptureConfig,
     pub trails: TrailsConfig,
     pub outputs: OutputsConfig,
+    pub heuristics: HeuristicsConfig,
     pub stats_json: Option<PathBuf>,
 }
 
@@ -57,7 +59,11 @@ impl Settings {
             mut capture,
             mut trails,
             outputs,
+            mut heuristics,
         } = file;
+        if args.no_heuristics {
+            heuristics.enabled = false;
+        }
 
         let source = if !args.read.is_empty() {
             Some(Source::Files(args.read.clone()))
@@ -117,6 +123,7 @@ impl Settings {
             capture,
             trails,
             outputs,
+            heuristics,
             stats_json: args.stats_json.clone(),
         }
     }

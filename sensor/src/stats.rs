@@ -7,6 +7,7 @@ use trailwatch_outputs::OutputStats;
 use trailwatch_wire::SkipReason;
 
 use crate::capture::live::InterfaceStats;
+use crate::heuristics::TableStats;
 use crate::streams::StreamStats;
 
 /// Formats the periodic statistics of a live capture: one line per interface with libpcap's
@@ -32,8 +33,8 @@ pub fn live_lines(
 
     let mut summary = format!(
         "stats: {} packets read, {} decoded, {} skipped, {} truncated; {} DNS ({} invalid), \
-         {} HTTP, {} TLS SNI; events {} written, {} suppressed, {} summaries, {} ignored, \
-         {} write errors",
+         {} HTTP, {} TLS SNI; {} heuristic findings; events {} written, {} suppressed, \
+         {} summaries, {} ignored, {} write errors",
         counters.packets_read,
         counters.packets_decoded,
         counters.skipped_total(),
@@ -42,6 +43,7 @@ pub fn live_lines(
         counters.dns_invalid,
         counters.http_requests,
         counters.tls_server_names,
+        counters.heuristic_findings,
         counters.events_written,
         counters.events_suppressed,
         counters.summary_events,
@@ -78,12 +80,17 @@ pub struct Counters {
     /// Segments with more pipelined messages than one segment may cost; the rest were not read.
     pub messages_over_limit: u64,
     pub trail_hits: u64,
+    /// Findings of the heuristics, before ignore rules and the throttle.
+    pub heuristic_findings: u64,
     pub events_ignored: u64,
     pub events_written: u64,
     pub events_suppressed: u64,
     pub summary_events: u64,
     pub write_errors: u64,
     pub streams: StreamStats,
+    /// Occupancy of the heuristic tables, as of the last [`crate::inspect::Inspector::finish`]
+    /// or statistics line.
+    pub heuristic_tables: Vec<TableStats>,
     pub trails_loaded: u64,
     /// New trail stores mapped while running.
     pub trail_reloads: u64,
@@ -108,12 +115,14 @@ impl Default for Counters {
             tls_server_names: 0,
             messages_over_limit: 0,
             trail_hits: 0,
+            heuristic_findings: 0,
             events_ignored: 0,
             events_written: 0,
             events_suppressed: 0,
             summary_events: 0,
             write_errors: 0,
             streams: StreamStats::default(),
+            heuristic_tables: Vec::new(),
             trails_loaded: 0,
             trail_reloads: 0,
             trails_load_ms: 0.0,
@@ -169,6 +178,16 @@ impl Counters {
             self.tls_client_hellos,
             self.tls_server_names
         );
+        let _ = writeln!(out, "heuristics: {} findings", self.heuristic_findings);
+        for table in &self.heuristic_tables {
+            if table.evictions > 0 {
+                let _ = writeln!(
+                    out,
+                    "  table {}: {} of {} entries, {} evictions",
+                    table.name, table.len, table.capacity, table.evictions
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "events: {} written, {} repeats suppressed, {} summary events, {} ignored, \
@@ -191,6 +210,18 @@ impl Counters {
                 json!(self.skipped[reason.index()]),
             );
         }
+        let tables: Map<String, Value> = self
+            .heuristic_tables
+            .iter()
+            .map(|table| {
+                let value = json!({
+                    "len": table.len,
+                    "capacity": table.capacity,
+                    "evictions": table.evictions,
+                });
+                (table.name.to_string(), value)
+            })
+            .collect();
         json!({
             "files_read": self.files_read,
             "files_failed": self.files_failed,
@@ -207,6 +238,8 @@ impl Counters {
             "tls_server_names": self.tls_server_names,
             "messages_over_limit": self.messages_over_limit,
             "trail_hits": self.trail_hits,
+            "heuristic_findings": self.heuristic_findings,
+            "heuristic_tables": tables,
             "events_ignored": self.events_ignored,
             "events_written": self.events_written,
             "events_suppressed": self.events_suppressed,

@@ -20,9 +20,14 @@ struct Case {
 }
 
 impl Case {
-    /// Starts the sensor with the fixture trails and waits until it captures; `None` without
-    /// root.
+    /// Starts the sensor with the fixture trails on the server end of the link and waits until
+    /// it captures; `None` without root.
     fn start(test: &str) -> Option<Case> {
+        Case::start_on(test, None)
+    }
+
+    /// Like [`Case::start`], capturing on `interface` instead when one is given (`any`).
+    fn start_on(test: &str, interface: Option<&str>) -> Option<Case> {
         if !require_root(test) {
             return None;
         }
@@ -30,13 +35,8 @@ impl Case {
         let lab = Lab::new(1);
         let link = lab.link().clone();
         let trails = fixture_trails(&work.path().join("trails"), &link);
-        let mut sensor = Sensor::start(
-            &lab.server,
-            work.path(),
-            &trails,
-            &[&link.server_interface],
-            &[],
-        );
+        let interface = interface.unwrap_or(&link.server_interface);
+        let mut sensor = Sensor::start(&lab.server, work.path(), &trails, &[interface], &[]);
         sensor.wait_capturing(&lab.client, &link);
         Some(Case {
             lab,
@@ -81,6 +81,31 @@ fn live_dns_query_over_udp() {
         "UDP",
         "DNS",
         "(www).evil.example",
+    );
+}
+
+#[test]
+fn live_capture_on_any_interface() {
+    let Some(mut case) = Case::start_on("live_capture_on_any_interface", Some("any")) else {
+        return;
+    };
+    let server = case.link.server(53);
+    let _dns = Server::start(&case.lab.server, server, Service::DnsUdp);
+
+    let port = case
+        .lab
+        .client
+        .run(move || peers::dns_query_udp(server, "any.evil.example"))
+        .unwrap();
+
+    // "any" delivers Linux cooked frames; the query is seen once, on its way in.
+    let event = case.only_event();
+    assert_event(
+        &event,
+        (case.client(port), server),
+        "UDP",
+        "DNS",
+        "(any).evil.example",
     );
 }
 

@@ -11,9 +11,15 @@
 //! happens at a CR inside a field, so a field never contains CR or LF. Other control bytes,
 //! such as NUL, are kept. [`Request::raw_path`] keeps the exact target bytes, and
 //! [`EscapedBytes`] renders them losslessly for a log line.
+//!
+//! [`parse_response`] reads the head of a server's response the same way.
 
 use std::fmt;
 use std::net::Ipv6Addr;
+
+mod response;
+
+pub use response::{parse_response, starts_like_response, HeaderLines, Response, ResponseParse};
 
 /// Maximum number of bytes of a request head (request line, header lines and the blank line)
 /// that [`parse_request`] waits for and reads. Servers limit the request line to about as much

@@ -7,12 +7,14 @@
 //! - [`decode`] walks one captured frame from its link layer through VLAN/MPLS/PPPoE tags and
 //!   tunnels to the innermost IP packet and its transport header.
 //! - [`dns`], [`http`] and [`tls`] read application messages out of transport payloads.
+//! - [`arp`] reads ARP frames, which [`decode`] skips as not IP.
 //!
 //! The decoder is split by layer: `linktype` names the capture link types, `cooked` reads
 //! capture pseudo-headers (BSD loopback, Linux SLL/SLL2, NFLOG), `link` reads Ethernet, VLAN,
 //! MPLS, PPPoE and PPP, `ip` reads IP and transport headers, and `tunnel` finds the packet
 //! inside IP-in-IP, GRE, VXLAN, Geneve and Teredo.
 
+pub mod arp;
 mod cooked;
 mod decode;
 pub mod dns;

@@ -1,0 +1,283 @@
+//! The intake server over real HTTP on 127.0.0.1: authentication, validation, deduplication
+//! and its state across restarts.
+
+mod common;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use common::{batch, free_addr, post_batch, post_raw, secret, start_server, Written};
+use trailwatch_relay::{serve, Intake, Secret, StreamId, MAX_BODY_BYTES};
+
+const STREAM: StreamId = StreamId(0x0123_4567_89ab_cdef);
+
+fn setup() -> Option<(tempfile::TempDir, Written)> {
+    if common::skip_for_proxy() {
+        return None;
+    }
+    Some((
+        tempfile::tempdir().unwrap(),
+        Arc::new(Mutex::new(Vec::new())),
+    ))
+}
+
+#[test]
+fn intake_accepts_signed_batch() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+
+    let (status, text) = post_batch(server.local_addr(), &batch(STREAM, 1, 3));
+
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text.trim(), r#"{"acked":3}"#);
+    assert_eq!(*written.lock().unwrap(), batch(STREAM, 1, 3).events);
+    assert_eq!(server.stats().events_written, 3);
+}
+
+#[test]
+fn missing_signature_is_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let body = batch(STREAM, 1, 2).encode();
+
+    let (status, text) = post_raw(server.local_addr(), &body, None);
+
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("missing"), "{text}");
+    assert!(written.lock().unwrap().is_empty());
+    assert_eq!(server.stats().rejected_signature, 1);
+    assert!(!dir.path().join("intake.json").exists());
+}
+
+#[test]
+fn wrong_secret_is_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let body = batch(STREAM, 1, 2).encode();
+    let other = Secret::new(b"a different secret, 16+ bytes".to_vec()).unwrap();
+
+    let (status, text) = post_raw(server.local_addr(), &body, Some(&other.sign(&body)));
+
+    assert_eq!(status, 401, "{text}");
+    assert!(written.lock().unwrap().is_empty());
+    assert_eq!(server.stats().rejected_signature, 1);
+}
+
+#[test]
+fn tampered_body_is_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let body = batch(STREAM, 1, 2).encode();
+    let signature = secret().sign(&body);
+    let tampered = String::from_utf8(body)
+        .unwrap()
+        .replace("event-1.example", "event-9.example");
+
+    let (status, text) = post_raw(server.local_addr(), tampered.as_bytes(), Some(&signature));
+
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("does not match"), "{text}");
+    assert!(written.lock().unwrap().is_empty());
+}
+
+#[test]
+fn malformed_batch_is_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let mut bad_line = batch(STREAM, 1, 2);
+    bad_line.events[1] = "not a log line\n".to_string();
+    let bodies = [
+        b"{\"version\":1}".to_vec(),
+        b"[]".to_vec(),
+        bad_line.encode(),
+    ];
+
+    for body in &bodies {
+        let (status, text) = post_raw(server.local_addr(), body, Some(&secret().sign(body)));
+        assert_eq!(status, 400, "{text}");
+    }
+
+    assert!(written.lock().unwrap().is_empty());
+    assert_eq!(server.stats().rejected_malformed, 3);
+}
+
+#[test]
+fn oversize_body_is_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let body = vec![b' '; MAX_BODY_BYTES + 1];
+
+    let (status, text) = post_raw(server.local_addr(), &body, Some(&secret().sign(&body)));
+
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(server.stats().rejected_malformed, 1);
+}
+
+#[test]
+fn wrong_path_and_method_rejected() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+
+    let other_path = minreq::post(format!("http://{addr}/api/other"))
+        .with_timeout(30)
+        .send()
+        .unwrap();
+    let get = minreq::get(format!("http://{addr}/api/intake"))
+        .with_timeout(30)
+        .send()
+        .unwrap();
+
+    assert_eq!(other_path.status_code, 404);
+    assert_eq!(get.status_code, 405);
+    assert_eq!(get.header("allow"), Some("POST"));
+}
+
+#[test]
+fn replayed_batch_writes_nothing() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+
+    let first = post_batch(addr, &batch(STREAM, 1, 5));
+    let replay = post_batch(addr, &batch(STREAM, 1, 5));
+    let overlap = post_batch(addr, &batch(STREAM, 3, 5));
+
+    assert_eq!(first.0, 200);
+    assert_eq!(replay, (200, "{\"acked\":5}\n".to_string()));
+    assert_eq!(overlap, (200, "{\"acked\":7}\n".to_string()));
+    let indexes: Vec<u64> = written
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| common::index_of(line))
+        .collect();
+    assert_eq!(indexes, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(server.stats().events_duplicate, 5 + 3);
+}
+
+#[test]
+fn receiver_restart_keeps_dedup_state() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let state = dir.path().join("intake.json");
+    let addr = free_addr();
+    let server = start_server(addr, &state, &written);
+    assert_eq!(post_batch(addr, &batch(STREAM, 1, 4)).0, 200);
+    server.stop();
+
+    let server = start_server(addr, &state, &written);
+    let replay = post_batch(addr, &batch(STREAM, 1, 4));
+    let next = post_batch(addr, &batch(STREAM, 5, 1));
+
+    assert_eq!(replay, (200, "{\"acked\":4}\n".to_string()));
+    assert_eq!(next, (200, "{\"acked\":5}\n".to_string()));
+    assert_eq!(written.lock().unwrap().len(), 5);
+    assert_eq!(server.stats().events_duplicate, 4);
+}
+
+#[test]
+fn new_stream_restarts_at_one() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+    assert_eq!(post_batch(addr, &batch(STREAM, 1, 3)).0, 200);
+
+    // A wiped spool starts a new stream whose sequence numbers begin at 1 again.
+    let wiped = post_batch(addr, &batch(StreamId(42), 1, 2));
+
+    assert_eq!(wiped, (200, "{\"acked\":2}\n".to_string()));
+    assert_eq!(written.lock().unwrap().len(), 5);
+    assert_eq!(server.stats().streams, 2);
+}
+
+#[test]
+fn gap_is_counted_and_accepted() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+    assert_eq!(post_batch(addr, &batch(STREAM, 1, 3)).0, 200);
+
+    let after_gap = post_batch(addr, &batch(STREAM, 10, 2));
+
+    assert_eq!(after_gap, (200, "{\"acked\":11}\n".to_string()));
+    assert_eq!(server.stats().events_missing, 6);
+    assert_eq!(written.lock().unwrap().len(), 5);
+}
+
+#[test]
+fn failed_write_commits_nothing() {
+    if common::skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("intake.json");
+    let fail_next = Arc::new(Mutex::new(true));
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let intake = Intake::open(secret(), &state).unwrap();
+    let server = serve("127.0.0.1:0", "/api/intake", intake, {
+        let fail_next = Arc::clone(&fail_next);
+        let written = Arc::clone(&written);
+        move |lines: &[String]| {
+            if std::mem::replace(&mut *fail_next.lock().unwrap(), false) {
+                return Err(io::Error::other("disk unplugged"));
+            }
+            written.lock().unwrap().extend_from_slice(lines);
+            Ok(())
+        }
+    })
+    .unwrap();
+    let addr = server.local_addr();
+
+    let failed = post_batch(addr, &batch(STREAM, 1, 3));
+    let retried = post_batch(addr, &batch(STREAM, 1, 3));
+
+    assert_eq!(failed.0, 500, "{}", failed.1);
+    assert!(failed.1.contains("disk unplugged"), "{}", failed.1);
+    assert_eq!(retried, (200, "{\"acked\":3}\n".to_string()));
+    assert_eq!(written.lock().unwrap().len(), 3);
+    assert_eq!(server.stats().failed, 1);
+}
+
+#[test]
+fn full_state_rejects_new_stream() {
+    if common::skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let intake =
+        Intake::open_with_max_streams(secret(), &dir.path().join("intake.json"), 1).unwrap();
+    let server = serve("127.0.0.1:0", "/api/intake", intake, |_: &[String]| Ok(())).unwrap();
+    let addr = server.local_addr();
+
+    let first = post_batch(addr, &batch(STREAM, 1, 1));
+    let known = post_batch(addr, &batch(STREAM, 2, 1));
+    let new = post_batch(addr, &batch(StreamId(7), 1, 1));
+
+    assert_eq!(first.0, 200);
+    assert_eq!(known.0, 200);
+    assert_eq!(new.0, 503, "{}", new.1);
+    assert!(new.1.contains("maximum of 1 streams"), "{}", new.1);
+    assert_eq!(server.stats().rejected_full, 1);
+}

@@ -1,0 +1,326 @@
+//! The data endpoints of the UI: events, threats, timeline, pivot, live tail and export.
+
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use log::error;
+use serde::Serialize;
+
+use super::stream;
+use crate::http::params::{self, ParamError, Params, DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
+use crate::http::response::{self, header, Reply};
+use crate::http::router::Caller;
+use crate::http::server::App;
+use crate::logs::aggregate::{self, PivotKind};
+use crate::logs::filter::Filter;
+use crate::logs::query::{self, QueryError};
+use crate::logs::record::{EventRecord, CSV_HEADER};
+
+/// Lines one live poll returns at most; the client polls again from `next` for the rest.
+pub const MAX_LIVE_LINES: usize = 1000;
+
+/// Returns the local date, which names today's log file.
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Reads the date range and the filter, with the caller's network scope added.
+fn range_and_filter(
+    caller: &Caller,
+    params: &Params,
+) -> Result<(Vec<NaiveDate>, Filter), ParamError> {
+    let dates = params.date_range(today())?;
+    let mut filter = params.filter()?;
+    filter.scope = caller.user.networks.clone();
+    Ok((dates, filter))
+}
+
+/// Logs a failed query and returns 500; the client cannot fix a server-side read error.
+pub fn query_failed(failure: &QueryError) -> Reply {
+    error!("query failed: {failure}");
+    response::error(500, format!("cannot read the logs: {failure}"))
+}
+
+fn bad_request(failure: &ParamError) -> Reply {
+    response::error(400, failure.to_string())
+}
+
+/// Handles `GET /api/events`.
+pub fn events(app: &App, caller: &Caller, params: &Params) -> Reply {
+    #[derive(Serialize)]
+    struct Body {
+        total: u64,
+        offset: usize,
+        events: Vec<EventRecord>,
+    }
+    let parsed = range_and_filter(caller, params).and_then(|(dates, filter)| {
+        let offset = params.number("offset", MAX_OFFSET)?.unwrap_or(0);
+        let limit = params.number("limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+        Ok((dates, filter, params.sort()?, offset, limit))
+    });
+    let (dates, filter, sort, offset, limit) = match parsed {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+
+    match query::page(&app.cache, &dates, &filter, sort, offset, limit) {
+        Ok(page) => response::json(
+            200,
+            &Body {
+                total: page.total,
+                offset,
+                events: page.events,
+            },
+        ),
+        Err(failure) => query_failed(&failure),
+    }
+}
+
+/// Handles `GET /api/threats`.
+pub fn threats(app: &App, caller: &Caller, params: &Params) -> Reply {
+    let (dates, filter) = match range_and_filter(caller, params) {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+    match aggregate::threats(&app.cache, &dates, &filter) {
+        Ok(threats) => response::json(200, &threats),
+        Err(failure) => query_failed(&failure),
+    }
+}
+
+/// Handles `GET /api/timeline`.
+pub fn timeline(app: &App, caller: &Caller, params: &Params) -> Reply {
+    let (dates, filter) = match range_and_filter(caller, params) {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+    match aggregate::timeline(&app.cache, &dates, &filter) {
+        Ok(timeline) => response::json(200, &timeline),
+        Err(failure) => query_failed(&failure),
+    }
+}
+
+/// Handles `GET /api/pivot?kind=src|dst|trail&value=V`.
+pub fn pivot(app: &App, caller: &Caller, params: &Params) -> Reply {
+    let parsed = range_and_filter(caller, params).and_then(|(dates, mut filter)| {
+        let kind = match params.get("kind") {
+            Some("src") => PivotKind::Src,
+            Some("dst") => PivotKind::Dst,
+            Some("trail") => PivotKind::Trail,
+            other => {
+                return Err(ParamError::new(
+                    "kind",
+                    format!("expected src, dst or trail, got {:?}", other.unwrap_or("")),
+                ))
+            }
+        };
+        let Some(value) = params.get("value") else {
+            return Err(ParamError::new(
+                "value",
+                "is missing; give the address or trail",
+            ));
+        };
+        let address = || {
+            value.parse().map_err(|_| {
+                ParamError::new("value", format!("expected an IP address, got {value:?}"))
+            })
+        };
+        match kind {
+            PivotKind::Src => filter.src = Some(address()?),
+            PivotKind::Dst => filter.dst = Some(address()?),
+            PivotKind::Trail => filter.trail_exact = Some(value.to_string()),
+        }
+        Ok((dates, filter, kind, value.to_string()))
+    });
+    let (dates, filter, kind, value) = match parsed {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+
+    match aggregate::pivot(&app.cache, &dates, &filter, kind, &value) {
+        Ok(pivot) => response::json(200, &pivot),
+        Err(failure) => query_failed(&failure),
+    }
+}
+
+/// Handles `GET /api/live?date=YYYY-MM-DD&after=OFFSET`: matching lines that start at or
+/// after byte `after`. An offset past the end of the file (which was replaced) starts again
+/// at 0.
+pub fn live(app: &App, caller: &Caller, params: &Params) -> Reply {
+    #[derive(Serialize)]
+    struct Body {
+        next: u64,
+        events: Vec<EventRecord>,
+    }
+    let parsed = (|| {
+        let date = params.date("date")?.unwrap_or_else(today);
+        let after = match params.get("after") {
+            None => 0,
+            Some(text) => text.parse::<u64>().map_err(|_| {
+                ParamError::new("after", format!("expected a byte offset, got {text:?}"))
+            })?,
+        };
+        let mut filter = params.filter()?;
+        filter.scope = caller.user.networks.clone();
+        Ok::<_, ParamError>((date, after, filter))
+    })();
+    let (date, after, filter) = match parsed {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+
+    let index = match app.cache.get(date) {
+        Ok(index) => index,
+        Err(failure) => return query_failed(&failure.into()),
+    };
+    let after = if after > index.end { 0 } else { after };
+    let start = partition_point(index.len(), |position| {
+        index.entry(position).offset() < after
+    });
+    let end = index.len().min(start + MAX_LIVE_LINES);
+    let next = if end == index.len() {
+        index.end
+    } else {
+        index.entry(end).offset()
+    };
+
+    let mut events = Vec::new();
+    let result = query::scan_index(&index, date, start..end, &filter, &|_| true, &mut |hit| {
+        if let Some(line) = hit.line {
+            events.push(EventRecord::from_view(&line.view));
+        }
+        ControlFlow::Continue(())
+    });
+    match result {
+        Ok(_) => response::json(200, &Body { next, events }),
+        Err(failure) => query_failed(&failure),
+    }
+}
+
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if before(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
+}
+
+/// Format of `GET /api/export.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    /// A JSON array of event objects.
+    Json,
+}
+
+/// Handles `GET /api/export.csv` and `/api/export.json`: every matching event, in file order
+/// (dates ascending), streamed. `sort`, `offset` and `limit` do not apply.
+pub fn export(app: &Arc<App>, caller: &Caller, params: &Params, format: ExportFormat) -> Reply {
+    let (dates, filter) = match range_and_filter(caller, params) {
+        Ok(parsed) => parsed,
+        Err(failure) => return bad_request(&failure),
+    };
+    let name = match (dates.first(), dates.last()) {
+        (Some(first), Some(last)) if first != last => format!("trailwatch-{first}_{last}"),
+        (Some(first), _) => format!("trailwatch-{first}"),
+        _ => "trailwatch".to_string(),
+    };
+    let app = Arc::clone(app);
+    let body = stream::spawn(move |out| write_export(&app, &dates, &filter, format, out));
+    let body = match body {
+        Ok(body) => body,
+        Err(failure) => {
+            error!("cannot start an export: {failure}");
+            return response::error(500, "cannot start the export; see the server log");
+        }
+    };
+
+    let (content_type, extension) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Json => (response::JSON, "json"),
+    };
+    response::stream(content_type, body).with_header(header(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{name}.{extension}\""),
+    ))
+}
+
+fn write_export(
+    app: &App,
+    dates: &[NaiveDate],
+    filter: &Filter,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut failed: Option<io::Error> = None;
+    let mut row = String::new();
+    let mut first = true;
+    out.write_all(match format {
+        ExportFormat::Csv => CSV_HEADER.as_bytes(),
+        ExportFormat::Json => b"[",
+    })?;
+
+    let scanned = query::scan(&app.cache, dates, filter, &|_| true, &mut |hit| {
+        let Some(line) = hit.line else {
+            return ControlFlow::Continue(());
+        };
+        let record = EventRecord::from_view(&line.view);
+        row.clear();
+        match format {
+            ExportFormat::Csv => record.write_csv(&mut row),
+            ExportFormat::Json => {
+                if !first {
+                    row.push_str(",\n");
+                }
+                row.push_str(&serde_json::to_string(&record).unwrap_or_default());
+            }
+        }
+        first = false;
+        match out.write_all(row.as_bytes()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                failed = Some(error);
+                ControlFlow::Break(())
+            }
+        }
+    });
+
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    if let Err(failure) = scanned {
+        // The status line is already sent, so the client gets a cut body and the
+        // log records the cause.
+        error!("export failed: {failure}");
+        return Err(io::Error::other(failure.to_string()));
+    }
+    if format == ExportFormat::Json {
+        out.write_all(b"]\n")?;
+    }
+    Ok(())
+}
+
+/// Parses the Maltrail `date` parameter: `YYYY-MM-DD` or `YYYY-MM-DD_YYYY-MM-DD`.
+pub fn maltrail_dates(params: &Params) -> Result<Vec<NaiveDate>, ParamError> {
+    let Some(text) = params.get("date") else {
+        return params::dates_between(today(), today());
+    };
+    let (from, to) = text.split_once('_').unwrap_or((text, text));
+    let parse = |part| {
+        params::parse_date("date", part).map_err(|_| {
+            ParamError::new(
+                "date",
+                format!("expected YYYY-MM-DD or YYYY-MM-DD_YYYY-MM-DD, got {text:?}"),
+            )
+        })
+    };
+    params::dates_between(parse(from)?, parse(to)?)
+        .map_err(|failure| ParamError::new("date", failure.problem))
+}

@@ -1,0 +1,6 @@
+//! Request handlers, grouped by area.
+
+pub mod auth;
+pub mod data;
+pub mod maltrail;
+pub mod stream;

@@ -1,0 +1,294 @@
+//! The viewer's configuration: the TOML file, its defaults, and command-line overrides.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::net::IpNet;
+
+/// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8338";
+pub const DEFAULT_LOG_DIR: &str = "/var/log/trailwatch";
+pub const DEFAULT_USERS_FILE: &str = "/data/viewer/users.toml";
+pub const DEFAULT_SESSION_MINUTES: u64 = 720;
+
+/// The complete, validated configuration of one viewer process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Addresses to serve on; each gets its own listening socket.
+    pub listen: Vec<SocketAddr>,
+    /// Certificate and key for HTTPS; plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Time from login after which a session is no longer accepted.
+    pub session_lifetime: Duration,
+    /// Folder of the daily logs `YYYY-MM-DD.log`.
+    pub log_dir: PathBuf,
+    pub users_file: PathBuf,
+    /// Client networks allowed to read `/fail2ban`.
+    pub fail2ban_allow: Vec<IpNet>,
+    /// Address for sensor events over UDP, not served yet.
+    pub intake_udp: Option<SocketAddr>,
+    /// Shared secret for reliable intake, not served yet.
+    pub intake_secret_file: Option<PathBuf>,
+}
+
+/// Paths of the PEM certificate chain and private key for HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Values given on the command line, which replace those of the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Vec<SocketAddr>,
+    pub log_dir: Option<PathBuf>,
+    pub users_file: Option<PathBuf>,
+}
+
+/// Reason the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+
+    #[error("invalid config file {path}: {key} {problem}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    data: DataSection,
+    #[serde(default)]
+    fail2ban: Fail2banSection,
+    #[serde(default)]
+    intake: IntakeSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    listen: Option<Vec<SocketAddr>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    session_minutes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataSection {
+    log_dir: Option<PathBuf>,
+    users: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fail2banSection {
+    allow: Option<Vec<IpNet>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntakeSection {
+    udp: Option<SocketAddr>,
+    secret_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads `path` (or only the defaults when `None`) and applies `overrides` on top.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (file, shown_path) = match path {
+            Some(path) => (read_file(path)?, path.to_path_buf()),
+            None => (FileConfig::default(), PathBuf::from("(defaults)")),
+        };
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            path: shown_path.clone(),
+            key,
+            problem: problem.to_string(),
+        };
+
+        let tls = match (file.server.tls_cert, file.server.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "server.tls_key",
+                    "is missing: TLS needs both tls_cert and tls_key",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "server.tls_cert",
+                    "is missing: TLS needs both tls_cert and tls_key",
+                ))
+            }
+        };
+
+        let minutes = file
+            .server
+            .session_minutes
+            .unwrap_or(DEFAULT_SESSION_MINUTES);
+        if minutes == 0 {
+            return Err(invalid("server.session_minutes", "must be at least 1"));
+        }
+
+        let mut listen = file.server.listen.unwrap_or_default();
+        if !overrides.listen.is_empty() {
+            listen = overrides.listen.clone();
+        }
+        if listen.is_empty() {
+            listen.push(
+                DEFAULT_LISTEN
+                    .parse()
+                    .expect("default listen address parses"),
+            );
+        }
+
+        let log_dir = overrides
+            .log_dir
+            .clone()
+            .or(file.data.log_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR));
+        let users_file = overrides
+            .users_file
+            .clone()
+            .or(file.data.users)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_USERS_FILE));
+        let fail2ban_allow = file.fail2ban.allow.unwrap_or_else(default_fail2ban_allow);
+
+        Ok(Config {
+            listen,
+            tls,
+            session_lifetime: Duration::from_secs(minutes.saturating_mul(60)),
+            log_dir,
+            users_file,
+            fail2ban_allow,
+            intake_udp: file.intake.udp,
+            intake_secret_file: file.intake.secret_file,
+        })
+    }
+
+    /// Returns a configuration with every default, serving on `listen` from `log_dir`.
+    pub fn with_defaults(listen: SocketAddr, log_dir: PathBuf, users_file: PathBuf) -> Config {
+        Config {
+            listen: vec![listen],
+            tls: None,
+            session_lifetime: Duration::from_secs(DEFAULT_SESSION_MINUTES * 60),
+            log_dir,
+            users_file,
+            fail2ban_allow: default_fail2ban_allow(),
+            intake_udp: None,
+            intake_secret_file: None,
+        }
+    }
+}
+
+/// Loopback only: a local fail2ban reads the list, and nothing else should see it unasked.
+fn default_fail2ban_allow() -> Vec<IpNet> {
+    vec![
+        "127.0.0.1".parse().expect("loopback parses"),
+        "::1".parse().expect("loopback parses"),
+    ]
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+
+    toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("viewer.toml");
+        fs::write(&path, text).unwrap();
+        Config::load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn example_file_loads() {
+        let text = include_str!("../trailwatch-viewer.example.toml");
+        let config = load_text(text).unwrap();
+
+        assert_eq!(config.session_lifetime, Duration::from_secs(720 * 60));
+        assert!(!config.listen.is_empty());
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let config = Config::load(None, &Overrides::default()).unwrap();
+
+        assert_eq!(config.listen, vec![DEFAULT_LISTEN.parse().unwrap()]);
+        assert_eq!(config.log_dir, PathBuf::from(DEFAULT_LOG_DIR));
+        assert_eq!(config.users_file, PathBuf::from(DEFAULT_USERS_FILE));
+    }
+
+    #[test]
+    fn unknown_key_named_in_error() {
+        let error = load_text("[server]\nlisten_on = [\"127.0.0.1:1\"]\n").unwrap_err();
+
+        assert!(error.to_string().contains("listen_on"), "{error}");
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("viewer.toml");
+        fs::write(
+            &path,
+            "[server]\nlisten = [\"127.0.0.1:9000\"]\n[data]\nlog_dir = \"/a\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: vec!["[::1]:9001".parse().unwrap()],
+            log_dir: Some(PathBuf::from("/b")),
+            users_file: None,
+        };
+        let config = Config::load(Some(&path), &overrides).unwrap();
+
+        assert_eq!(config.listen, vec!["[::1]:9001".parse().unwrap()]);
+        assert_eq!(config.log_dir, PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn tls_needs_cert_and_key() {
+        let error = load_text("[server]\ntls_cert = \"/c.pem\"\n").unwrap_err();
+
+        assert!(error.to_string().contains("server.tls_key"), "{error}");
+    }
+
+    #[test]
+    fn zero_session_minutes_rejected() {
+        let error = load_text("[server]\nsession_minutes = 0\n").unwrap_err();
+
+        assert!(error.to_string().contains("session_minutes"), "{error}");
+    }
+}

@@ -1,0 +1,7 @@
+//! The HTTP server: listeners, routing, parameters and responses.
+
+pub mod params;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod static_files;

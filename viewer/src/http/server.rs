@@ -1,0 +1,179 @@
+//! The listening sockets, their worker threads, and the state that handlers share.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use log::{debug, info, warn};
+use thiserror::Error;
+use tiny_http::SslConfig;
+
+use super::router;
+use crate::config::Config;
+use crate::logs::cache::{IndexCache, MAX_CACHED_LINES};
+use crate::ratelimit::LoginLimiter;
+use crate::session::Sessions;
+use crate::users::{UserDirectory, UsersError};
+
+/// Worker threads per listening address. Requests are short apart from exports, so a few
+/// threads keep one slow download from blocking the UI.
+const WORKERS_PER_LISTENER: usize = 4;
+
+/// State shared by every request handler.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub cache: IndexCache,
+    pub sessions: Sessions,
+    pub limiter: LoginLimiter,
+    pub users: UserDirectory,
+    /// Whether the server speaks HTTPS, which adds `Secure` to the session cookie.
+    pub tls: bool,
+    /// A hash verified when the user name is unknown, so that the response time does not tell
+    /// which names exist.
+    pub decoy_hash: String,
+}
+
+/// Reason the server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Users(#[from] UsersError),
+
+    #[error("cannot read TLS file {path}: {source}")]
+    TlsFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot listen on {addr}: {message}")]
+    Listen { addr: SocketAddr, message: String },
+}
+
+/// A running viewer: its sockets and worker threads.
+pub struct ViewerServer {
+    servers: Vec<Arc<tiny_http::Server>>,
+    addrs: Vec<SocketAddr>,
+    workers: Vec<JoinHandle<()>>,
+    app: Arc<App>,
+}
+
+impl ViewerServer {
+    /// Opens every listen address of `config` and starts serving.
+    pub fn start(config: Config) -> Result<ViewerServer, StartError> {
+        let users = UserDirectory::open(&config.users_file)?;
+        let ssl = match &config.tls {
+            Some(tls) => Some((read_file(&tls.cert)?, read_file(&tls.key)?)),
+            None => None,
+        };
+        let decoy_hash = crate::users::hash_password("decoy password, never accepted")?;
+
+        let app = Arc::new(App {
+            cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES),
+            sessions: Sessions::new(config.session_lifetime),
+            limiter: LoginLimiter::default(),
+            users,
+            tls: ssl.is_some(),
+            decoy_hash,
+            config,
+        });
+
+        let mut servers = Vec::new();
+        let mut addrs = Vec::new();
+        for &addr in &app.config.listen {
+            let server = match &ssl {
+                Some((certificate, private_key)) => tiny_http::Server::https(
+                    addr,
+                    SslConfig {
+                        certificate: certificate.clone(),
+                        private_key: private_key.clone(),
+                    },
+                ),
+                None => tiny_http::Server::http(addr),
+            }
+            .map_err(|error| StartError::Listen {
+                addr,
+                message: error.to_string(),
+            })?;
+            let bound = server.server_addr().to_ip().unwrap_or(addr);
+            info!(
+                "listening on {}://{bound}",
+                if ssl.is_some() { "https" } else { "http" }
+            );
+            addrs.push(bound);
+            servers.push(Arc::new(server));
+        }
+
+        if ssl.is_none() {
+            warn!("serving plain HTTP: passwords and session cookies cross the network unencrypted; set [server] tls_cert and tls_key");
+        }
+        if app.users.current().users.is_empty() {
+            warn!(
+                "no users configured, so nobody can log in; create one with: trailwatch-viewer user add NAME --users {}",
+                app.users.path().display()
+            );
+        }
+        if app.config.intake_udp.is_some() || app.config.intake_secret_file.is_some() {
+            warn!("[intake] is set but remote sensor intake is not implemented yet; ignoring it");
+        }
+
+        let mut workers = Vec::new();
+        for server in &servers {
+            for _ in 0..WORKERS_PER_LISTENER {
+                let server = Arc::clone(server);
+                let app = Arc::clone(&app);
+                workers.push(std::thread::spawn(move || serve(&server, &app)));
+            }
+        }
+
+        Ok(ViewerServer {
+            servers,
+            addrs,
+            workers,
+            app,
+        })
+    }
+
+    /// The bound addresses, with the real port where the configuration asked for port 0.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Blocks until every worker thread ends, which happens only after [`ViewerServer::stop`].
+    pub fn wait(self) {
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+    }
+
+    /// Stops accepting requests and waits for the workers to finish their current request.
+    pub fn stop(self) {
+        for server in &self.servers {
+            for _ in 0..WORKERS_PER_LISTENER {
+                server.unblock();
+            }
+        }
+        self.wait();
+    }
+}
+
+fn serve(server: &tiny_http::Server, app: &Arc<App>) {
+    while let Ok(mut request) = server.recv() {
+        let reply = router::route(app, &mut request);
+        if let Err(error) = request.respond(reply) {
+            debug!("cannot send a response: {error}");
+        }
+    }
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, StartError> {
+    fs::read(path).map_err(|source| StartError::TlsFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}

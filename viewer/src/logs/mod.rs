@@ -1,0 +1,12 @@
+//! Reading the daily logs: per-file indexes, filters, queries and summaries.
+
+pub mod aggregate;
+pub mod cache;
+pub mod entry;
+pub mod fields;
+pub mod filter;
+pub mod index;
+pub mod query;
+pub mod reader;
+pub mod record;
+pub mod severity;

@@ -1,0 +1,99 @@
+//! The `trailwatch-viewer` binary: serve the viewer, check its configuration, or manage users.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use log::{error, info};
+
+use trailwatch_viewer::cli::{Cli, Command};
+use trailwatch_viewer::users::UserStore;
+use trailwatch_viewer::{user_cmd, Config, Overrides, ViewerServer};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+
+    let overrides = Overrides {
+        listen: cli.listen.clone(),
+        log_dir: cli.log_dir.clone(),
+        users_file: cli.users.clone(),
+    };
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(failure) => {
+            eprintln!("trailwatch-viewer: {failure}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    if let Some(Command::User(command)) = &cli.command {
+        let mut stdout = std::io::stdout();
+        return match user_cmd::run(command, &config.users_file, &mut stdout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                eprintln!("trailwatch-viewer: {failure}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    if cli.check {
+        return check(&config);
+    }
+
+    info!(
+        "starting trailwatch-viewer {}, logs in {}, users in {}",
+        env!("CARGO_PKG_VERSION"),
+        config.log_dir.display(),
+        config.users_file.display()
+    );
+    match ViewerServer::start(config) {
+        Ok(server) => {
+            server.wait();
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            error!("cannot start: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validates what the server would load at start and prints the outcome.
+fn check(config: &Config) -> ExitCode {
+    let mut problems = Vec::new();
+    match UserStore::load(&config.users_file) {
+        Ok(store) if store.users.is_empty() => problems.push(format!(
+            "no users in {}; create one with: trailwatch-viewer user add NAME --users {}",
+            config.users_file.display(),
+            config.users_file.display()
+        )),
+        Ok(_) => {}
+        Err(failure) => problems.push(failure.to_string()),
+    }
+    if let Some(tls) = &config.tls {
+        for path in [&tls.cert, &tls.key] {
+            if let Err(failure) = std::fs::File::open(path) {
+                problems.push(format!(
+                    "cannot read TLS file {}: {failure}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if !config.log_dir.is_dir() {
+        problems.push(format!(
+            "log folder {} does not exist; the viewer shows no events until the sensor creates it",
+            config.log_dir.display()
+        ));
+    }
+
+    if problems.is_empty() {
+        println!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    for problem in &problems {
+        eprintln!("trailwatch-viewer: {problem}");
+    }
+    ExitCode::FAILURE
+}
