@@ -3,19 +3,27 @@
 Boots a copy of the image under qemu-system-aarch64 (software emulation) with restrict=on
 user networking and a 127.0.0.1-only forward of the viewer port, and drives the guest's
 serial console over a Unix socket. The monitor NIC is a QEMU UDP socket netdev on 127.0.0.1:
-each datagram the test sends to it is one Ethernet frame on the guest's eth1.
+each datagram the test sends to it is one Ethernet frame on the guest's monitor interface.
+The viewer's admin password comes from TRAILWATCH_ADMIN_PASSWORD, which firmware/test-boot
+also wrote to the image's boot partition for first boot to install.
 """
 
 import atexit
+import http.client
+import json
 import os
 import socket
 import struct
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 DEADLINE_S = 240
+# The MAC addresses of QEMU's NICs, as firmware/test-boot writes them into trailwatch.txt.
+MANAGEMENT_MAC = "52:54:00:74:77:01"
+MONITOR_MAC = "52:54:00:74:77:02"
 
 
 def log(message):
@@ -64,10 +72,10 @@ class Guest:
             "-serial", "chardev:con",
             "-netdev", "user,id=mgmt,restrict=on,"
             f"hostfwd=tcp:127.0.0.1:{self.http_port}-:8338",
-            "-device", "virtio-net-device,netdev=mgmt,mac=52:54:00:74:77:01",
+            "-device", f"virtio-net-device,netdev=mgmt,mac={MANAGEMENT_MAC}",
             "-netdev", f"socket,id=mon,udp=127.0.0.1:{self.sink.getsockname()[1]},"
             f"localaddr=127.0.0.1:{self.monitor_port}",
-            "-device", "virtio-net-device,netdev=mon,mac=52:54:00:74:77:02",
+            "-device", f"virtio-net-device,netdev=mon,mac={MONITOR_MAC}",
             "-nic", "none",
         ]
         self.started = time.monotonic()
@@ -132,6 +140,44 @@ class Guest:
         except OSError:
             return None, ""
 
+    def login(self, user, password):
+        """Logs in to the viewer; returns the session cookie, or None when login fails."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+        try:
+            form = urllib.parse.urlencode({"username": user, "password": password})
+            connection.request("POST", "/login", form,
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            response.read()
+            cookie = response.getheader("Set-Cookie")
+            if response.status != 303 or not cookie:
+                log(f"login as {user}: HTTP {response.status}")
+                return None
+            return cookie.split(";", 1)[0]
+        except OSError as error:
+            log(f"login as {user}: {error}")
+            return None
+        finally:
+            connection.close()
+
+    def viewer_events(self, cookie, date):
+        """Returns the total of GET /api/events for one date, or None when the request fails."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+        try:
+            connection.request("GET", f"/api/events?from={date}&to={date}&limit=5",
+                               headers={"Cookie": cookie})
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                log(f"/api/events: HTTP {response.status}: {body[:200]!r}")
+                return None
+            return json.loads(body)["total"]
+        except (OSError, ValueError, KeyError) as error:
+            log(f"/api/events: {error}")
+            return None
+        finally:
+            connection.close()
+
     def frames_sent_by_guest(self):
         count = 0
         while True:
@@ -141,13 +187,25 @@ class Guest:
             except BlockingIOError:
                 return count
 
-    def poweroff(self):
+    def poweroff(self, timeout=90):
+        """Powers the guest off from its shell; returns the whole console output of this run."""
         self.console.sendall(b"poweroff\n")
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise SystemExit("guest did not power off within 60 s")
+        # Keep reading the console, so the guest's serial port never blocks on a full socket.
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise SystemExit(f"guest did not power off within {timeout} s; "
+                                 f"see {self.console_log.name}")
+            self.console.settimeout(1.0)
+            try:
+                data = self.console.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                self.process.wait(timeout=max(deadline - time.monotonic(), 1))
+                break
+            self.console_log.write(data)
         self.console_log.close()
         with open(self.console_log.name, "rb") as f:
             return f.read().decode(errors="replace")
@@ -156,6 +214,22 @@ class Guest:
 def service_running(guest, name):
     status, output = guest.run(f"sv status /run/service/{name}")
     return status == 0 and output.startswith("run:")
+
+
+def interface_with_mac(guest, mac):
+    status, output = guest.run(
+        f"grep -l '^{mac}$' /sys/class/net/*/address | cut -d/ -f5")
+    name = output.strip()
+    if status != 0 or not name:
+        raise SystemExit(f"FAILED: no guest interface has MAC address {mac}")
+    return name
+
+
+def event_date(guest):
+    """Returns the date of the newest daily log in /data/events, or None when there is none."""
+    status, output = guest.run("ls /data/events | grep -x '....-..-..\\.log' | tail -n 1")
+    name = output.strip()
+    return name[:-len(".log")] if status == 0 and name else None
 
 
 def check(condition, message):
@@ -203,24 +277,44 @@ def main():
     check(status == 0 and " ext4 rw" in output, "/data is a writable ext4 mount")
     passed += 1
 
-    status, output = guest.run("cat /sys/class/net/eth1/flags; ip -o addr show dev eth1")
+    management = interface_with_mac(guest, MANAGEMENT_MAC)
+    monitor = interface_with_mac(guest, MONITOR_MAC)
+    log(f"management interface {management}, monitor interface {monitor}")
+    status, output = guest.run(f"cat /sys/class/net/{monitor}/flags; "
+                               f"ip -o addr show dev {monitor}")
     flags = int(output.split()[0], 16)
-    check(flags & 0x100 != 0, "monitor interface eth1 is promiscuous")
-    check(" inet" not in output, "monitor interface eth1 has no address")
+    check(flags & 0x100 != 0, f"monitor interface {monitor} is promiscuous")
+    check(" inet" not in output, f"monitor interface {monitor} has no address")
     passed += 2
+    status, output = guest.run(f"ip -4 -o addr show dev {management}")
+    check(" inet " in output, f"management interface {management} has a DHCP address")
+    passed += 1
+
+    password = os.environ.get("TRAILWATCH_ADMIN_PASSWORD", "")
+    cookie = None
+    if real_viewer:
+        status, _ = guest.run("test -e /boot/admin-password")
+        check(status != 0, "first boot installed and deleted /boot/admin-password")
+        passed += 1
+        cookie = guest.login("admin", password)
+        check(cookie is not None, "the viewer accepts admin with the password of first boot")
+        passed += 1
+        check(guest.login("admin", password + "x") is None,
+              "the viewer rejects a wrong password")
+        passed += 1
 
     events_before = 0
     if real_sensor:
-        guest.wait_for("the sensor to load its trails", lambda: guest.run(
-            "grep -q 'trails loaded\\|capturing\\|listening\\|started' "
-            "/data/log/trailwatch-sensor/current")[0] == 0, 180)
+        guest.wait_for("the sensor to capture", lambda: guest.run(
+            f"grep -q 'capturing on {monitor}' /data/log/trailwatch-sensor/current")[0] == 0,
+            180)
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         frames = 0
         for frame in pcap_frames(capture):
             sender.sendto(frame, ("127.0.0.1", guest.monitor_port))
             frames += 1
             time.sleep(0.002)
-        log(f"replayed {frames} frames of {capture} onto eth1")
+        log(f"replayed {frames} frames of {capture} onto {monitor}")
 
         def count_events():
             status, output = guest.run("cat /data/events/*.log 2>/dev/null | wc -l")
@@ -230,11 +324,18 @@ def main():
         events_before = count_events()
         check(events_before > 0, f"{events_before} event lines in /data/events")
         passed += 1
-        if not real_viewer:
+        date = event_date(guest)
+        if real_viewer:
+            guest.wait_for("the events in /api/events",
+                           lambda: (guest.viewer_events(cookie, date) or 0) > 0, 60)
+            total = guest.viewer_events(cookie, date)
+            check(total == events_before,
+                  f"/api/events?from={date} returns {total} events, as many as /data/events has")
+            passed += 1
+        else:
             status, body = guest.http_get("/cgi-bin/events")
             check(status == 200 and body.count("\n") > 0, "events visible through the viewer")
             passed += 1
-        # NOTE: with the real viewer, reading events needs a login; the test checks /ping only.
     else:
         log("skipped: events from replayed traffic (stand-in sensor captures nothing)")
 
@@ -252,6 +353,16 @@ def main():
     after = int(output.strip() or 0)
     check(after >= events_before, f"{after} event lines after the reboot (before: {events_before})")
     passed += 1
+    if real_viewer and real_sensor:
+        ping = "/ping"
+        guest.wait_for("the viewer after the reboot", lambda: guest.http_get(ping)[0] == 200)
+        cookie = guest.login("admin", password)
+        check(cookie is not None, "admin logs in after the reboot")
+        passed += 1
+        total = guest.viewer_events(cookie, date)
+        check(total is not None and total >= events_before,
+              f"/api/events returns {total} events after the reboot (before: {events_before})")
+        passed += 1
     console = guest.poweroff()
     check("first boot" not in console, "the second boot keeps the existing /data")
     passed += 1

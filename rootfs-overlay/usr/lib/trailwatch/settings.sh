@@ -31,6 +31,26 @@ setting() {
     printf '%s\n' "${value:-$2}"
 }
 
+# Prints the interface that setting value $1 names: a MAC address (aa:bb:cc:dd:ee:ff, any case)
+# becomes the name of the interface with that address, and a name is printed as it is. Returns 1
+# and prints the MAC address itself when no interface has it.
+interface_name() {
+    case $1 in
+    [0-9a-fA-F][0-9a-fA-F]:??:??:??:??:??)
+        wanted=$(printf '%s' "$1" | tr 'A-F' 'a-f')
+        for path in /sys/class/net/*; do
+            if [ "$(cat "$path/address" 2>/dev/null)" = "$wanted" ]; then
+                echo "${path##*/}"
+                return 0
+            fi
+        done
+        echo "$1"
+        return 1
+        ;;
+    esac
+    echo "$1"
+}
+
 # Prints the boot partition's device, which the initramfs found by the image's disk id.
 boot_partition() {
     sed -n 's/^boot=//p' /run/trailwatch/partitions
