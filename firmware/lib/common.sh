@@ -1,4 +1,11 @@
 # Helpers shared by the firmware scripts. Source it, do not run it.
+# shellcheck shell=bash
+
+# Prints the entries of list file $1 (firmware/binaries, board/*/packages): one per line,
+# without comments and blank lines.
+list_entries() {
+    grep -v '^\s*\(#\|$\)' "$1"
+}
 
 # Runs a command as one named step and prints one line with its time, or the step name and the
 # exit status when it fails. Output of the command goes to stderr so the step lines stay readable.

@@ -1,4 +1,5 @@
 # Downloads and unpacks the locked Debian packages of a board. Source it, do not run it.
+# shellcheck shell=bash
 
 # Prints the lock line of one package (name:architecture), or stops when it is not locked.
 locked_line() {
@@ -13,7 +14,7 @@ locked_line() {
 download_board_debs() {
     local board=$1 package line version sha256 file
     mkdir -p out/cache/debs
-    for package in $(grep -v '^\s*\(#\|$\)' "board/$board/packages"); do
+    for package in $(list_entries "board/$board/packages"); do
         line=$(locked_line "$package")
         read -r _ version sha256 <<<"$line"
         file=$(deb_path "$package")

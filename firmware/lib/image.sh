@@ -1,5 +1,6 @@
 # Steps of firmware/build that write file system images. Source it, do not run it. Every
 # timestamp is SOURCE_DATE_EPOCH and every id is fixed, so the output depends only on inputs.
+# shellcheck shell=bash
 
 # Sets the modification time of every file in tree $1 to SOURCE_DATE_EPOCH.
 clamp_times() {
@@ -73,7 +74,7 @@ write_metadata() {
         echo "# SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
         echo "## Debian packages (name:architecture version sha256)"
         local package
-        for package in $(grep -v '^\s*\(#\|$\)' "board/$board/packages" | sort); do
+        for package in $(list_entries "board/$board/packages" | sort); do
             locked_line "$package"
         done
         echo "## programs in /usr/bin (sha256 bytes name)"

@@ -1,5 +1,6 @@
 # Steps of firmware/build that fill the staging folders. Source it, do not run it. They read
 # the board.conf variables (DEB_ARCH, KERNEL_VERSION, ...) and SOURCE_DATE_EPOCH.
+# shellcheck shell=bash
 
 # Puts every program of firmware/binaries into $2: built by `cross/build $1 --release` when
 # cross/build exists and FIRMWARE_STANDINS is not 1, else the stand-in of firmware/standin
@@ -16,7 +17,7 @@ build_binaries() {
         echo "no cross build (cross/build missing or FIRMWARE_STANDINS=1): the image gets" \
             "the stand-ins of firmware/standin" >&2
     fi
-    for name in $(grep -v '^\s*\(#\|$\)' firmware/binaries); do
+    for name in $(list_entries firmware/binaries); do
         if [[ -n $built && -x $built/$name ]]; then
             cp "$built/$name" "$dir/$name"
         elif [[ -x firmware/standin/$name ]]; then
@@ -31,7 +32,7 @@ build_binaries() {
 # Unpacks each package of board/$1/packages into its own folder under $2.
 unpack_packages() {
     local package
-    for package in $(grep -v '^\s*\(#\|$\)' "board/$1/packages"); do
+    for package in $(list_entries "board/$1/packages"); do
         mkdir -p "$2/${package%:*}"
         extract_deb "$package" "$2/${package%:*}"
     done
@@ -123,7 +124,7 @@ stage_root() {
     fi
 
     local name
-    for name in $(grep -v '^\s*\(#\|$\)' firmware/binaries); do
+    for name in $(list_entries firmware/binaries); do
         [[ -f $bin/$name ]] && install -m 0755 "$bin/$name" "$root/usr/bin/$name"
     done
     cp "$bin/STANDINS" "$root/usr/share/trailwatch/STANDINS"

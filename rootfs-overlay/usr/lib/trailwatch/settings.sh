@@ -1,4 +1,5 @@
 # Reads the user settings of /boot/trailwatch.txt. Source it, do not run it.
+# shellcheck shell=sh
 #
 # The file has one `key = value` per line, `#` starts a comment, and values are taken
 # literally (no quotes, no variables), so a typo cannot run a command.
