@@ -1,24 +1,24 @@
+# shellcheck shell=bash
 # Helpers and settings shared by cross/setup, cross/build and cross/test. Source it from the
 # repository root, do not run it.
 
-# libpcap version built for aarch64-unknown-linux-musl. It must equal the upstream version of
-# Debian 12's libpcap source package, and Debian 12's armhf libpcap is the same version, so
-# both targets compile against the same libpcap API.
+# libpcap version built for aarch64-unknown-linux-musl from Debian 12's source package, whose
+# upstream version it must equal. Debian 12's armhf libpcap is the same version, so both
+# targets compile against the same libpcap API.
 LIBPCAP_VERSION=1.10.3
 
 # The two board targets these scripts know.
 TARGETS=(aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf)
 
-# Runs a command as one named step and prints the step name with its time in seconds. The
-# command's own output goes to standard error, so the step lines stay readable. A failing
-# command stops the script through `set -e`, and the EXIT trap below names the step. The
-# command is not run inside `if` or `||`, because bash ignores `set -e` in functions called
+# Runs a command as one named step, then prints the step name with its time in seconds. A
+# failing command stops the script through `set -e`, and the EXIT trap below names the step.
+# The command is not run inside `if` or `||`, because bash ignores `set -e` in functions called
 # there, and a failure in the middle of a step function would go unnoticed.
 step() {
     current_step=$1
     shift
     local started=$SECONDS
-    "$@" >&2
+    "$@"
     printf '%-60s %4d s\n' "$current_step" $((SECONDS - started))
     current_step=
 }
@@ -45,6 +45,29 @@ check_target() {
         [[ $target == "$known" ]] && return 0
     done
     die "unknown target '$target'; expected one of: ${TARGETS[*]}"
+}
+
+# Prints the program prefix of Debian's cross binutils and gcc for TARGET.
+tool_prefix() {
+    case $1 in
+    aarch64-unknown-linux-musl) echo aarch64-linux-gnu ;;
+    armv7-unknown-linux-gnueabihf) echo arm-linux-gnueabihf ;;
+    esac
+}
+
+# Exits with a message naming the fix when a program that cross/setup installs is missing.
+require_programs() {
+    local program
+    for program in "$@"; do
+        command -v "$program" >/dev/null 2>&1 || die "$program not found; run cross/setup as root"
+    done
+}
+
+# Exits with a message naming the fix when the rustup target TARGET is missing.
+require_rust_target() {
+    if ! rustup target list --installed | grep -qx "$1"; then
+        die "rustup target $1 is not installed; run cross/setup as root"
+    fi
 }
 
 # Prints Cargo's target directory: CARGO_TARGET_DIR if set, else target/ in the repository.

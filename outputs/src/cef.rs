@@ -28,6 +28,12 @@
 //! extension values, `\` and `=` get a backslash, and CR and LF become `\r` and `\n`. The
 //! header has no escape for line breaks, so CR and LF become spaces there.
 //!
+//! CEF has no escape for other control characters, and packet bytes must not reach a
+//! terminal or a log parser raw. So every other control character (C0, DEL and C1) becomes
+//! the text `\xHH`, and U+2028 and U+2029 become `\u{HHHH}`, as in the sensor's log line.
+//! Their backslash is escaped like any other, so the record contains `\\x1b` for ESC and a
+//! CEF parser returns the text `\x1b`.
+//!
 //! NOTE: `src` and `dst` carry IPv6 addresses as well. Some CEF parsers expect only IPv4 in
 //! these keys.
 
@@ -81,19 +87,22 @@ pub(crate) fn write_cef(event: &Event, severity: Severity, out: &mut String) {
     push_extension_value(out, &event.trail);
 }
 
-/// Appends a header field with `\` and `|` escaped and line breaks turned into spaces.
+/// Appends a header field with `\` and `|` escaped, line breaks turned into spaces and other
+/// control characters written as escaped text.
 fn push_header_value(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '|' => out.push_str("\\|"),
             '\r' | '\n' => out.push(' '),
+            c if is_escaped_control(c) => push_control(out, c),
             other => out.push(other),
         }
     }
 }
 
-/// Appends an extension value with `\` and `=` escaped and line breaks written as `\r`, `\n`.
+/// Appends an extension value with `\` and `=` escaped, line breaks written as `\r`, `\n` and
+/// other control characters written as escaped text.
 fn push_extension_value(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
@@ -101,8 +110,25 @@ fn push_extension_value(out: &mut String, value: &str) {
             '=' => out.push_str("\\="),
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
+            c if is_escaped_control(c) => push_control(out, c),
             other => out.push(other),
         }
+    }
+}
+
+/// Tests for a character that neither CEF escapes nor a record may carry raw: C0 controls
+/// other than CR and LF, DEL, C1 controls, U+2028 and U+2029.
+fn is_escaped_control(c: char) -> bool {
+    (c.is_control() && c != '\r' && c != '\n') || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Appends `c` as the text `\xHH` (or `\u{HHHH}` above U+00FF) with its backslash escaped.
+fn push_control(out: &mut String, c: char) {
+    let code = u32::from(c);
+    if code <= 0xff {
+        let _ = write!(out, "\\\\x{code:02x}");
+    } else {
+        let _ = write!(out, "\\\\u{{{code:04x}}}");
     }
 }
 
@@ -164,6 +190,53 @@ mod tests {
         event.trail = "host/?a=b\\c\r\nd|e".to_owned();
 
         assert!(render(&event).ends_with(" cs1=host/?a\\=b\\\\c\\r\\nd|e"));
+    }
+
+    #[test]
+    fn control_bytes_become_escaped_text() {
+        for byte in (0x00..=0x1f_u8).chain([0x7f]) {
+            let c = char::from(byte);
+            let mut event = sample_event();
+            event.info = format!("a{c}b");
+            event.trail = format!("host/?q={c}");
+            event.reference = format!("r{c}");
+
+            let record = render(&event);
+
+            let raw = record.chars().find(|c| c.is_control());
+            assert_eq!(raw, None, "byte {byte:#04x} in {record:?}");
+            // CR and LF keep their CEF handling, every other byte becomes the text `\xHH`.
+            let escaped = format!("\\\\x{byte:02x}");
+            let (header, extension) = match byte {
+                b'\r' => (" ", "\\r"),
+                b'\n' => (" ", "\\n"),
+                _ => (escaped.as_str(), escaped.as_str()),
+            };
+            assert!(
+                record.contains(&format!("|a{header}b|")),
+                "byte {byte:#04x} in {record:?}"
+            );
+            assert!(
+                record.ends_with(&format!(" cs1=host/?q\\={extension}")),
+                "{record:?}"
+            );
+            assert!(
+                record.contains(&format!(" cs2=r{extension} ")),
+                "{record:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unicode_controls_become_escaped_text() {
+        let mut event = sample_event();
+        event.info = "a\u{85}b\u{2028}c".to_owned();
+        event.trail = "x\u{9b}y\u{2029}".to_owned();
+
+        let record = render(&event);
+
+        assert!(record.contains("|a\\\\x85b\\\\u{2028}c|"), "{record:?}");
+        assert!(record.ends_with(" cs1=x\\\\x9by\\\\u{2029}"), "{record:?}");
     }
 
     #[test]

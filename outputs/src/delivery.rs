@@ -6,14 +6,16 @@
 //! The exceptions are events dropped because the spool reached `spool_max_mib` (counted and
 //! logged), and the crash windows that `PROTOCOL.md` in the `trailwatch-relay` crate lists.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 use trailwatch_event::Event;
+use trailwatch_relay::spool::STATE_FILE;
 use trailwatch_relay::{
-    is_http_url, validate_sensor_id, Secret, Sender, SenderConfig, SenderError, SpoolOptions,
-    DEFAULT_BATCH_EVENTS, MAX_EVENTS_PER_BATCH,
+    is_http_url, validate_sensor_id, Secret, Sender, SenderConfig, SenderError, SpoolError,
+    SpoolOptions, DEFAULT_BATCH_EVENTS, MAX_EVENTS_PER_BATCH,
 };
 
 use crate::{Context, Output, OutputError, OutputStats};
@@ -62,12 +64,23 @@ pub struct DeliveryOutput {
 impl DeliveryOutput {
     /// Checks the configuration, reads the secret, opens the spool and starts the worker.
     /// Events spooled by an earlier run are sent first.
+    ///
+    /// A spool whose state file is invalid is moved aside to `<spool_dir>.damaged-<unix
+    /// time>` with an error in the log on how to recover its events, and a new spool with a
+    /// new stream starts in its place, so that the sensor keeps running.
     pub fn start(
         config: &DeliveryConfig,
         context: &Context,
     ) -> Result<DeliveryOutput, OutputError> {
         let sender_config = sender_config(config, context)?;
-        let sender = Sender::start(sender_config).map_err(|error| start_error(config, error))?;
+        let sender = match Sender::start(sender_config.clone()) {
+            Ok(sender) => sender,
+            Err(SenderError::Spool(SpoolError::InvalidState { path, reason })) => {
+                set_damaged_spool_aside(config, &path, &reason)?;
+                Sender::start(sender_config).map_err(|error| start_error(config, error))?
+            }
+            Err(error) => return Err(start_error(config, error)),
+        };
 
         Ok(DeliveryOutput {
             sender,
@@ -128,6 +141,48 @@ fn sender_config(config: &DeliveryConfig, context: &Context) -> Result<SenderCon
         batch_max_events: batch_max,
         ..SenderConfig::new(&config.url, secret, &sensor_id, config.spool_dir.clone())
     })
+}
+
+/// Renames the spool folder of `config` to `<spool_dir>.damaged-<unix time>` and logs at error
+/// level how to deliver the events in it. `state_path` and `reason` describe the damage.
+fn set_damaged_spool_aside(
+    config: &DeliveryConfig,
+    state_path: &Path,
+    reason: &str,
+) -> Result<(), OutputError> {
+    let spool_dir: PathBuf = config.spool_dir.components().collect();
+    let unix_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let mut aside = spool_dir.clone().into_os_string();
+    aside.push(format!(".damaged-{unix_time}"));
+    let aside = PathBuf::from(aside);
+
+    if let Err(source) = fs::rename(&spool_dir, &aside) {
+        return Err(error(
+            "delivery.spool_dir",
+            &spool_dir.display().to_string(),
+            &format!(
+                "invalid spool state file {} ({reason}), and moving the folder to {} failed: \
+                 {source}; move or delete the spool folder by hand",
+                state_path.display(),
+                aside.display()
+            ),
+        ));
+    }
+
+    log::error!(
+        "delivery: invalid spool state file {} ({reason}); moved the spool folder to {} and \
+         started a new spool with a new stream, so its unsent events are not delivered. To \
+         deliver them, stop the sensor, delete {STATE_FILE} in {} and move that folder back to \
+         {}. They then go out under a new stream, and the viewer may store those it already \
+         has a second time.",
+        state_path.display(),
+        aside.display(),
+        aside.display(),
+        spool_dir.display()
+    );
+    Ok(())
 }
 
 /// Maps a failure to start the sender to the key that caused it.

@@ -249,6 +249,15 @@ mod tests {
     }
 
     #[test]
+    fn hostname_replaces_control_bytes() {
+        for byte in (0x00..=0x1f_u8).chain([0x7f]) {
+            let name = format!("a{}b", char::from(byte));
+
+            assert_eq!(header_hostname(&name), "a_b", "byte {byte:#04x}");
+        }
+    }
+
+    #[test]
     fn truncate_keeps_char_boundary() {
         let mut message = "abcé".to_owned();
         truncate_message(&mut message, 4);

@@ -1,5 +1,12 @@
 //! Webhook output: an HTTP POST of the JSON event for each event at or above a severity, at most
-//! once per (trail, source) per interval.
+//! once per (source, trail type, info) per interval and at most `max_per_minute` times a minute
+//! in all.
+//!
+//! The per-key limit leaves the trail out, because the sender of a packet chooses it: a flood
+//! of queries for distinct subdomains of one listed domain shares one key (see
+//! [`crate::rate_limit`]). The global cap bounds what keys the traffic can still vary, such as
+//! the source address. Both limits run on packet time, and what they leave out is counted in
+//! [`OutputStats::skipped`].
 //!
 //! The body is the JSON object of the JSON lines output (with `severity`), without the newline,
 //! sent as `application/json`. Any 2xx status is success. A failed POST is not retried: it
@@ -15,7 +22,7 @@ use trailwatch_event::{Event, Severity};
 
 use crate::json_record::json_line_with_severity;
 use crate::queue::{Control, Queue, Sink};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Admission, RateLimiter};
 use crate::{Output, OutputError, OutputStats};
 
 /// `min_severity` when the key is missing.
@@ -23,6 +30,10 @@ const DEFAULT_MIN_SEVERITY: Severity = Severity::High;
 
 /// `interval_seconds` when the key is missing.
 const DEFAULT_INTERVAL_SECONDS: u64 = 300;
+
+/// `max_per_minute` when the key is missing: enough for a burst of distinct detections, few
+/// enough that a flood stays readable in a chat channel.
+const DEFAULT_MAX_PER_MINUTE: u64 = 30;
 
 /// `timeout_seconds` when the key is missing. Long enough for a slow chat service, short
 /// enough that one stalled POST does not hold up the queue for minutes.
@@ -39,9 +50,12 @@ pub struct WebhookConfig {
     pub url: String,
     /// Lowest severity posted: `low`, `medium` or `high` (default `high`).
     pub min_severity: Option<String>,
-    /// Seconds of packet time during which repeats of one (trail, source) are skipped
-    /// (default 300, at least 1).
+    /// Seconds of packet time during which repeats of one (source, trail type, info) are
+    /// skipped (default 300, at least 1).
     pub interval_seconds: Option<u64>,
+    /// Maximum POSTs per minute of packet time over all sources and trails (default 30, at
+    /// least 1). Events over it are skipped and counted.
+    pub max_per_minute: Option<u64>,
     /// Maximum seconds for one POST, from connecting to reading the response (default 10, at
     /// least 1).
     pub timeout_seconds: Option<u64>,
@@ -52,6 +66,10 @@ pub struct WebhookOutput {
     queue: Queue,
     min_severity: Severity,
     limiter: RateLimiter,
+    max_per_minute: u64,
+    /// Events skipped by the global cap since the last warning about it.
+    capped_since_warning: u64,
+    last_cap_warning: Option<Instant>,
 }
 
 impl WebhookOutput {
@@ -83,6 +101,17 @@ impl WebhookOutput {
             config.timeout_seconds,
             DEFAULT_TIMEOUT_SECONDS,
         )?;
+        let max_per_minute = match config.max_per_minute {
+            None => DEFAULT_MAX_PER_MINUTE,
+            Some(0) => {
+                return Err(OutputError {
+                    key: "webhook.max_per_minute".to_owned(),
+                    value: "0".to_owned(),
+                    reason: "must be at least 1 POST per minute".to_owned(),
+                })
+            }
+            Some(max) => max,
+        };
 
         let sink = WebhookSink {
             url: config.url.clone(),
@@ -94,28 +123,59 @@ impl WebhookOutput {
         };
         let queue = Queue::start("webhook", Box::new(sink))?;
         log::info!(
-            "webhook: posting {min_severity} and higher events to {target}, one per trail and \
-             source per {interval} s"
+            "webhook: posting {min_severity} and higher events to {target}, one per source, \
+             trail type and info per {interval} s, at most {max_per_minute} a minute"
         );
 
         Ok(WebhookOutput {
             queue,
             min_severity,
-            limiter: RateLimiter::new(Duration::from_secs(interval)),
+            limiter: RateLimiter::new(Duration::from_secs(interval), max_per_minute),
+            max_per_minute,
+            capped_since_warning: 0,
+            last_cap_warning: None,
         })
+    }
+
+    /// Counts an event skipped by the global cap and warns at most once a minute.
+    fn record_capped(&mut self) {
+        self.queue.count_skipped();
+        self.capped_since_warning += 1;
+
+        let due = self
+            .last_cap_warning
+            .is_none_or(|last| last.elapsed() >= WARNING_INTERVAL);
+        if due {
+            log::warn!(
+                "webhook: max_per_minute = {} reached; skipping events until the minute of \
+                 packet time ends ({} skipped by the cap since the last warning)",
+                self.max_per_minute,
+                self.capped_since_warning
+            );
+            self.last_cap_warning = Some(Instant::now());
+            self.capped_since_warning = 0;
+        }
     }
 }
 
 impl Output for WebhookOutput {
-    /// Queues a POST unless the event is below `min_severity` (ignored, not counted) or its
-    /// (trail, source) was posted within the interval (counted as skipped).
+    /// Queues a POST unless the event is below `min_severity` (ignored, not counted), its
+    /// (source, trail type, info) was posted within the interval, or `max_per_minute` POSTs
+    /// were queued in the current minute (both counted as skipped).
     fn send(&mut self, event: &Event) {
         if event.severity() < self.min_severity {
             return;
         }
-        if !self.limiter.admit(&event.trail, event.src_ip, event.time) {
-            self.queue.count_skipped();
-            return;
+        match self.limiter.admit(event) {
+            Admission::Post => {}
+            Admission::Repeat => {
+                self.queue.count_skipped();
+                return;
+            }
+            Admission::OverCap => {
+                self.record_capped();
+                return;
+            }
         }
 
         let mut body = json_line_with_severity(event);
@@ -155,10 +215,10 @@ impl WebhookSink {
             .last_warning
             .is_none_or(|last| last.elapsed() >= WARNING_INTERVAL);
         if due {
+            let failures = failure_count(self.unreported_failures);
             log::warn!(
-                "webhook: POST to {} failed: {cause} ({} failures since the last warning)",
-                self.target,
-                self.unreported_failures
+                "webhook: POST to {} failed: {cause} ({failures} since the last warning)",
+                self.target
             );
             self.last_warning = Some(Instant::now());
             self.unreported_failures = 0;
@@ -184,9 +244,9 @@ impl Sink for WebhookSink {
             Ok(response) if (200..300).contains(&response.status_code) => {
                 if self.failures > 0 {
                     log::info!(
-                        "webhook: POST to {} succeeded after {} failures",
+                        "webhook: POST to {} succeeded after {}",
                         self.target,
-                        self.failures
+                        failure_count(self.failures)
                     );
                     self.failures = 0;
                 }
@@ -202,6 +262,14 @@ impl Sink for WebhookSink {
                 false
             }
         }
+    }
+}
+
+/// Returns "1 failure" or "N failures".
+fn failure_count(count: u64) -> String {
+    match count {
+        1 => "1 failure".to_owned(),
+        count => format!("{count} failures"),
     }
 }
 

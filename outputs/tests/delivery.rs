@@ -207,6 +207,39 @@ fn restart_over_same_spool_resumes() {
 }
 
 #[test]
+fn restart_before_drop_resumes() {
+    if skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let config = config(dir.path(), server.local_addr());
+
+    let mut first = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 1..=50 {
+        first.send(&event(index));
+    }
+    first.shutdown(DEADLINE);
+
+    // A configuration reload starts the new output while the old one still exists.
+    let mut second = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 51..=100 {
+        second.send(&event(index));
+    }
+    wait_until("every event acknowledged", || second.stats().pending == 0);
+    second.shutdown(DEADLINE);
+    let mut third = DeliveryOutput::start(&config, &context()).unwrap();
+    third.shutdown(DEADLINE);
+
+    let expected: Vec<String> = (1..=100).map(|index| event(index).to_log_line()).collect();
+    assert_eq!(*written.lock().unwrap(), expected);
+    assert_eq!(first.stats().sent + second.stats().sent, 100);
+    assert_eq!(server.stats().streams, 1);
+    assert_eq!(server.stats().events_duplicate, 0);
+}
+
+#[test]
 fn wiped_spool_is_accepted_again() {
     if skip_for_proxy() {
         return;
@@ -349,4 +382,63 @@ fn default_sensor_id_must_be_valid() {
 
     assert_eq!(error.key, "delivery.sensor_id");
     assert!(error.reason.contains("sensor name"), "{error}");
+}
+
+#[test]
+fn damaged_state_moves_spool_aside() {
+    if skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let config = config(dir.path(), addr);
+
+    // Nothing listens yet, so the first output only spools, and then its state is damaged.
+    let mut first = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 1..=20 {
+        first.send(&event(index));
+    }
+    first.shutdown(Duration::ZERO);
+    fs::write(config.spool_dir.join("state.json"), "{\"version\":1,").unwrap();
+
+    let server = start_server(addr, &dir.path().join("intake.json"), &written);
+    let mut second = DeliveryOutput::start(&config, &context()).unwrap();
+    for index in 21..=30 {
+        second.send(&event(index));
+    }
+    wait_until("the new spool's events", || second.stats().pending == 0);
+    second.shutdown(DEADLINE);
+
+    let aside: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("spool.damaged-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "one folder set aside");
+    let aside = &aside[0];
+    assert_eq!(
+        fs::read_to_string(aside.join("state.json")).unwrap(),
+        "{\"version\":1,"
+    );
+    let expected: Vec<String> = (21..=30).map(|index| event(index).to_log_line()).collect();
+    assert_eq!(*written.lock().unwrap(), expected);
+    assert_eq!(second.stats().sent, 10);
+
+    // The recovery that the error message describes delivers the events set aside.
+    fs::remove_file(aside.join("state.json")).unwrap();
+    fs::remove_dir_all(&config.spool_dir).unwrap();
+    fs::rename(aside, &config.spool_dir).unwrap();
+    let mut third = DeliveryOutput::start(&config, &context()).unwrap();
+    wait_until("the recovered events", || third.stats().pending == 0);
+    third.shutdown(DEADLINE);
+
+    let mut expected: Vec<String> = (21..=30).map(|index| event(index).to_log_line()).collect();
+    expected.extend((1..=20).map(|index| event(index).to_log_line()));
+    assert_eq!(*written.lock().unwrap(), expected);
+    assert_eq!(third.stats().sent, 20);
+    assert_eq!(server.stats().streams, 2);
 }

@@ -1,5 +1,6 @@
 //! The syslog output against a UDP socket and a TCP listener on 127.0.0.1: RFC 5424 header
-//! fields, the CEF record and its escaping, octet-counting framing and reconnection.
+//! fields, the CEF record and its escaping (control bytes from packets included),
+//! octet-counting framing and reconnection.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 
 use chrono::{DateTime, Local, Offset, TimeZone};
 use common::{event_with_trail, only_stats, sample_event, start_outputs, wait_until, PATIENCE};
+use trailwatch_outputs::{Context, Outputs, OutputsConfig};
 
 /// The RFC 5424 fields of one message.
 #[derive(Debug)]
@@ -269,6 +271,38 @@ fn special_characters_are_escaped() {
     assert_eq!(record.header[5], "emo|tet\\x (malware)");
     assert_eq!(record.get("cs1"), Some("host/?a=b\\c\nd|e"));
     assert_eq!(record.get("cs2"), Some("ref=1\r\n"));
+
+    outputs.shutdown(PATIENCE);
+}
+
+#[test]
+fn packet_control_bytes_are_escaped() {
+    let receiver = udp_receiver();
+    let config: OutputsConfig = toml::from_str(&format!(
+        "[syslog]\nserver = \"{}\"\n",
+        receiver.local_addr().unwrap()
+    ))
+    .unwrap();
+    let context = Context {
+        sensor_name: "edge\u{1b}[2J\u{7}1".to_owned(),
+    };
+    let mut outputs = Outputs::start(&config, &context).unwrap();
+    let mut event = event_with_trail("evil.example/?q=\u{1b}[2J\u{7}\u{0}\t\u{7f}");
+    event.info = "emotet\u{1b}[31m (malware)".to_owned();
+
+    outputs.send(&event);
+    let text = receive_text(&receiver);
+    let message = parse_syslog(&text);
+    let record = parse_cef(&message.message);
+
+    let raw: Vec<char> = text.chars().filter(|c| c.is_control()).collect();
+    assert!(raw.is_empty(), "raw control characters {raw:?} in {text:?}");
+    assert_eq!(message.hostname, "edge_[2J_1");
+    assert_eq!(record.header[5], "emotet\\x1b[31m (malware)");
+    assert_eq!(
+        record.get("cs1"),
+        Some("evil.example/?q=\\x1b[2J\\x07\\x00\\x09\\x7f")
+    );
 
     outputs.shutdown(PATIENCE);
 }

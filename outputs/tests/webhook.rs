@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use common::{only_stats, sample_event, start_outputs, wait_until, PATIENCE};
+use common::{event_with_trail, only_stats, sample_event, start_outputs, wait_until, PATIENCE};
 use serde_json::Value;
 use trailwatch_event::Timestamp;
 
@@ -219,4 +219,88 @@ fn failed_post_counts_dropped() {
     assert_eq!(stats.sent, 0);
     assert_eq!(stats.pending, 0);
     assert_eq!(server.bodies().len(), 1);
+}
+
+#[test]
+fn subdomain_flood_posts_once() {
+    if let Some(reason) = proxy_in_environment() {
+        println!("{reason}");
+        return;
+    }
+    let server = HookServer::start(200);
+    let mut outputs = start_outputs(&format!("[webhook]\nurl = \"{}\"\n", server.url));
+    let start = sample_event().time;
+
+    // 20,000 queries for distinct names under one listed domain within 200 s of packet time,
+    // then one more after the 300 s interval.
+    for index in 0..20_000_i64 {
+        let mut event = event_with_trail(&format!("term{index}.evil.example.com"));
+        event.time = Timestamp::new(start.secs + index / 100, start.nanos);
+        outputs.send(&event);
+    }
+    let mut later = event_with_trail("later.evil.example.com");
+    later.time = Timestamp::new(start.secs + 300, start.nanos);
+    outputs.send(&later);
+    outputs.shutdown(PATIENCE);
+
+    let stats = only_stats(&outputs);
+    assert_eq!(stats.sent, 2);
+    assert_eq!(stats.skipped, 19_999);
+    assert_eq!(stats.dropped, 0);
+    let bodies = server.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["trail"], "term0.evil.example.com");
+    assert_eq!(bodies[1]["trail"], "later.evil.example.com");
+}
+
+#[test]
+fn global_cap_limits_many_sources() {
+    if let Some(reason) = proxy_in_environment() {
+        println!("{reason}");
+        return;
+    }
+    let server = HookServer::start(200);
+    let mut outputs = start_outputs(&format!(
+        "[webhook]\nurl = \"{}\"\nmax_per_minute = 5\n",
+        server.url
+    ));
+    let start = sample_event().time;
+
+    // 200 sources within one minute of packet time, then one more source a minute later.
+    for index in 0..200_u32 {
+        let mut event = sample_event();
+        event.src_ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + index));
+        outputs.send(&event);
+    }
+    let mut later = sample_event();
+    later.src_ip = IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0));
+    later.time = Timestamp::new(start.secs + 60, start.nanos);
+    outputs.send(&later);
+    outputs.shutdown(PATIENCE);
+
+    let stats = only_stats(&outputs);
+    assert_eq!(stats.sent, 6);
+    assert_eq!(stats.skipped, 195);
+    assert_eq!(server.bodies().len(), 6);
+    assert_eq!(server.bodies()[5]["src_ip"], "10.1.0.0");
+}
+
+#[test]
+fn default_cap_is_thirty() {
+    if let Some(reason) = proxy_in_environment() {
+        println!("{reason}");
+        return;
+    }
+    let server = HookServer::start(200);
+    let mut outputs = start_outputs(&format!("[webhook]\nurl = \"{}\"\n", server.url));
+
+    for index in 0..100_u32 {
+        let mut event = sample_event();
+        event.src_ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + index));
+        outputs.send(&event);
+    }
+    outputs.shutdown(PATIENCE);
+
+    assert_eq!(only_stats(&outputs).sent, 30);
+    assert_eq!(only_stats(&outputs).skipped, 70);
 }

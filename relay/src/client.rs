@@ -16,13 +16,14 @@ const MAX_RESPONSE_BYTES: u64 = 4096;
 /// Characters of an error response shown in a log message.
 const MAX_SHOWN_RESPONSE_CHARS: usize = 200;
 
-/// Failure of one intake request.
+/// Failure of one intake request. The messages leave the URL out, because the sender's log
+/// lines name it already ("delivery to URL failed: ...").
 #[derive(Debug, Error)]
 pub enum PostError {
-    #[error("request to {url} failed: {source}")]
+    #[error("request failed: {source}")]
     Request { url: String, source: minreq::Error },
 
-    #[error("{url} responded with status {status} {reason}: {body}{}", status_hint(*status))]
+    #[error("the viewer responded with status {status} {reason}: {body}{}", status_hint(*status))]
     Status {
         url: String,
         status: u16,
@@ -30,7 +31,7 @@ pub enum PostError {
         body: String,
     },
 
-    #[error("{url} responded 200 without a valid acknowledgement: {body:?}")]
+    #[error("the viewer responded 200 without a valid acknowledgement: {body:?}")]
     InvalidAck { url: String, body: String },
 }
 

@@ -31,6 +31,6 @@ pub use sender::{
     is_http_url, Sender, SenderConfig, SenderError, SenderStats, DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_EVENTS, MAX_BATCH_BYTES,
 };
-pub use server::{serve, IntakeServer, DEFAULT_INTAKE_PATH};
+pub use server::{serve, IntakeServer, DEFAULT_INTAKE_PATH, INTAKE_WORKERS};
 pub use spool::{Spool, SpoolError, SpoolOptions, SpoolStats};
 pub use stream_table::{StateError, DEFAULT_MAX_STREAMS};

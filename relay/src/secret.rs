@@ -88,7 +88,7 @@ impl Secret {
     /// Reads the secret from a file. Trailing ASCII whitespace (such as the newline an editor
     /// or `echo` adds) is removed, and every other byte is part of the key.
     ///
-    /// Logs a warning when other users may read the file.
+    /// Logs a warning when the file's group or other users may read it.
     pub fn from_file(path: &Path) -> Result<Secret, SecretError> {
         let mut bytes = fs::read(path).map_err(|source| SecretError::Read {
             path: path.to_path_buf(),
@@ -114,10 +114,13 @@ impl Secret {
         }
 
         if let Ok(metadata) = fs::metadata(path) {
-            if metadata.permissions().mode() & 0o004 != 0 {
+            let mode = metadata.permissions().mode();
+            if readable_by_others(mode) {
                 log::warn!(
-                    "secret file {} is readable by every user; restrict it with chmod 600",
-                    path.display()
+                    "secret file {} has mode {:o}, so users other than its owner can read it; \
+                     restrict it with chmod 600",
+                    path.display(),
+                    mode & 0o777
                 );
             }
         }
@@ -153,6 +156,11 @@ impl Secret {
         // HMAC accepts keys of any length, so this never fails.
         HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length")
     }
+}
+
+/// Tests whether file `mode` lets the group or other users read the file.
+fn readable_by_others(mode: u32) -> bool {
+    mode & 0o044 != 0
 }
 
 fn hex_digit(nibble: u8) -> char {
@@ -273,6 +281,16 @@ mod tests {
         let missing = dir.path().join("missing");
         let error = Secret::from_file(&missing).unwrap_err();
         assert!(error.to_string().contains("missing"), "{error}");
+    }
+
+    #[test]
+    fn group_or_other_read_is_flagged() {
+        for mode in [0o100644, 0o640, 0o604, 0o444, 0o440] {
+            assert!(readable_by_others(mode), "{mode:o}");
+        }
+        for mode in [0o100600, 0o400, 0o700, 0o622] {
+            assert!(!readable_by_others(mode), "{mode:o}");
+        }
     }
 
     #[test]

@@ -281,8 +281,11 @@ impl Sender {
     }
 
     /// Stops the worker after it delivered every spooled event or after `deadline`, whichever
-    /// comes first, and saves the spool state. A request in flight at the deadline may hold
-    /// the return up by about a second. Later calls do nothing.
+    /// comes first, saves the spool state and closes the spool (see [`Spool::close`]), so a
+    /// new sender can open the same spool folder as soon as this returns. A request in flight
+    /// at the deadline may hold the return up by about a second. Later calls do nothing, and
+    /// events appended afterwards are dropped and counted in
+    /// [`SenderStats::append_failures`].
     pub fn shutdown(&mut self, deadline: Duration) {
         let Some(worker) = self.worker.take() else {
             return;
@@ -292,6 +295,13 @@ impl Sender {
 
         if worker.join().is_err() {
             log::error!("delivery worker for {} panicked", self.url);
+        }
+        if let Err(error) = self.shared.lock().spool.close() {
+            log::error!(
+                "delivery to {}: closing the spool failed: {error}; the next start cuts off \
+                 a torn record or sends some acknowledged events again",
+                self.url
+            );
         }
         let stats = self.stats();
         log::info!(

@@ -1,6 +1,14 @@
 //! A minimal HTTP intake server on tiny_http, for the viewer and for tests.
 //!
-//! One thread takes requests one at a time, so batches of one stream never race each other.
+//! [`INTAKE_WORKERS`] threads take requests from one shared tiny_http `Server` and read their
+//! bodies concurrently, so one slow client does not hold up the others. Batches are then
+//! verified and written one at a time under the intake's lock, so batches of one stream never
+//! race each other.
+//!
+//! NOTE: tiny_http 0.12 sets no read timeout on the connections it accepts and gives the
+//! handler no access to their sockets, so the time one body may take is not bounded. A
+//! client that announces a long body and sends it slowly holds one worker until it finishes
+//! or closes the connection, and [`INTAKE_WORKERS`] such clients block the intake.
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -18,6 +26,10 @@ use crate::secret::SIGNATURE_HEADER;
 /// Path the viewer serves the intake on unless configured otherwise.
 pub const DEFAULT_INTAKE_PATH: &str = "/api/intake";
 
+/// Number of threads that take intake requests. Each reads one request body at a time, so
+/// this many slow clients at once delay every other request.
+pub const INTAKE_WORKERS: usize = 4;
+
 /// Time between two checks of the stop flag while no request arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -29,11 +41,12 @@ pub struct IntakeServer {
     addr: SocketAddr,
     intake: Arc<Mutex<Intake>>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
-/// Starts an intake server on `addr` that accepts POSTs to `path` and hands new events to
-/// `write` (see [`Intake::receive`] for its contract).
+/// Starts an intake server on `addr` with [`INTAKE_WORKERS`] threads that accept POSTs to
+/// `path` and hand new events to `write` (see [`Intake::receive`] for its contract). Calls
+/// of `write` never overlap.
 ///
 /// Port 0 picks a free port; [`IntakeServer::local_addr`] returns it.
 pub fn serve<A, W>(addr: A, path: &str, intake: Intake, write: W) -> io::Result<IntakeServer>
@@ -49,25 +62,39 @@ where
         )
     })?;
 
+    let server = Arc::new(server);
     let intake = Arc::new(Mutex::new(intake));
     let stop = Arc::new(AtomicBool::new(false));
-    let handler = Handler {
+    let handler = Arc::new(Handler {
         path: path.to_string(),
         intake: Arc::clone(&intake),
-        write,
-        warnings: RejectionWarnings::default(),
-    };
-    let thread = thread::Builder::new().name("intake".to_string()).spawn({
-        let stop = Arc::clone(&stop);
-        move || run(server, handler, &stop)
-    })?;
+        write: Mutex::new(write),
+        warnings: Mutex::new(RejectionWarnings::default()),
+    });
 
-    log::info!("intake server listens on http://{local}{path}");
+    let mut workers = Vec::with_capacity(INTAKE_WORKERS);
+    for index in 0..INTAKE_WORKERS {
+        let server = Arc::clone(&server);
+        let handler = Arc::clone(&handler);
+        let stop_flag = Arc::clone(&stop);
+        let spawned = thread::Builder::new()
+            .name(format!("intake-{index}"))
+            .spawn(move || run(&server, &handler, &stop_flag));
+        match spawned {
+            Ok(worker) => workers.push(worker),
+            Err(error) => {
+                stop_workers(&stop, workers, local);
+                return Err(error);
+            }
+        }
+    }
+
+    log::info!("intake server listens on http://{local}{path} with {INTAKE_WORKERS} workers");
     Ok(IntakeServer {
         addr: local,
         intake,
         stop,
-        thread: Some(thread),
+        workers,
     })
 }
 
@@ -85,20 +112,29 @@ impl IntakeServer {
             .stats()
     }
 
-    /// Stops taking requests, finishes the one in progress and closes the listening socket.
+    /// Stops taking requests, finishes the ones in progress and closes the listening socket.
+    /// Waits as long as a worker reads a slow request body.
     pub fn stop(mut self) {
         self.shut_down();
     }
 
     fn shut_down(&mut self) {
-        let Some(thread) = self.thread.take() else {
+        if self.workers.is_empty() {
             return;
-        };
-        self.stop.store(true, Ordering::Relaxed);
-        if thread.join().is_err() {
-            log::error!("intake server thread on {} panicked", self.addr);
         }
+        stop_workers(&self.stop, std::mem::take(&mut self.workers), self.addr);
         log::info!("intake server on {} stopped", self.addr);
+    }
+}
+
+/// Sets the stop flag and waits for every worker. The last worker to exit drops the tiny_http
+/// `Server`, which closes the listening socket.
+fn stop_workers(stop: &AtomicBool, workers: Vec<JoinHandle<()>>, addr: SocketAddr) {
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        if worker.join().is_err() {
+            log::error!("intake server worker on {addr} panicked");
+        }
     }
 }
 
@@ -108,7 +144,7 @@ impl Drop for IntakeServer {
     }
 }
 
-fn run<W>(server: Server, mut handler: Handler<W>, stop: &AtomicBool)
+fn run<W>(server: &Server, handler: &Handler<W>, stop: &AtomicBool)
 where
     W: FnMut(&[String]) -> io::Result<()>,
 {
@@ -124,18 +160,23 @@ where
     }
 }
 
+/// Request handling shared by the workers.
 struct Handler<W> {
     path: String,
     intake: Arc<Mutex<Intake>>,
-    write: W,
-    warnings: RejectionWarnings,
+    /// Locked only while `intake` is locked, so it never waits. The mutex gives the shared
+    /// workers `&mut` access.
+    write: Mutex<W>,
+    warnings: Mutex<RejectionWarnings>,
 }
 
 impl<W> Handler<W>
 where
     W: FnMut(&[String]) -> io::Result<()>,
 {
-    fn handle(&mut self, mut request: Request) {
+    /// Reads the body without a lock, then verifies and writes the batch holding the intake
+    /// lock, so the body reads of several workers overlap but batches are applied in turn.
+    fn handle(&self, mut request: Request) {
         let request_path = request.url().split('?').next().unwrap_or("");
         if request_path != self.path {
             respond(request, 404, "not found\n");
@@ -168,11 +209,11 @@ where
             .find(|header| header.field.equiv(SIGNATURE_HEADER))
             .map(|header| header.value.as_str().to_string());
 
-        let result = self
-            .intake
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .receive(&body, signature.as_deref(), &mut self.write);
+        let result = {
+            let mut intake = self.intake.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+            intake.receive(&body, signature.as_deref(), &mut *write)
+        };
         match result {
             Ok(ack) => {
                 log::debug!(
@@ -186,7 +227,10 @@ where
             }
             Err(error) => {
                 let remote = request.remote_addr().copied();
-                self.warnings.rejected(&error, remote);
+                self.warnings
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .rejected(&error, remote);
                 respond(request, error.status(), &format!("{error}\n"));
             }
         }

@@ -88,10 +88,13 @@ impl FailureLog {
 
     fn succeeded(&mut self, detail: &str) {
         if let Some(since) = self.since.take() {
+            let failures = match self.failures {
+                1 => "1 failure".to_string(),
+                count => format!("{count} failures"),
+            };
             log::info!(
-                "{} works again after {} failures in {} s{detail}",
+                "{} works again after {failures} in {} s{detail}",
                 self.what,
-                self.failures,
                 since.elapsed().as_secs()
             );
         }

@@ -1,13 +1,14 @@
-//! The intake server over real HTTP on 127.0.0.1: authentication, validation, deduplication
-//! and its state across restarts.
+//! The intake server over real HTTP on 127.0.0.1: authentication, validation, deduplication,
+//! its state across restarts and slow clients.
 
 mod common;
 
-use std::io;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use common::{batch, free_addr, post_batch, post_raw, secret, start_server, Written};
-use trailwatch_relay::{serve, Intake, Secret, StreamId, MAX_BODY_BYTES};
+use common::{batch, free_addr, post_batch, post_raw, secret, start_server, Written, DEADLINE};
+use trailwatch_relay::{serve, Intake, Secret, StreamId, INTAKE_WORKERS, MAX_BODY_BYTES};
 
 const STREAM: StreamId = StreamId(0x0123_4567_89ab_cdef);
 
@@ -280,4 +281,56 @@ fn full_state_rejects_new_stream() {
     assert_eq!(new.0, 503, "{}", new.1);
     assert!(new.1.contains("maximum of 1 streams"), "{}", new.1);
     assert_eq!(server.stats().rejected_full, 1);
+}
+
+/// Opens a connection that announces a 900,000-byte body, waits until a worker starts reading
+/// it and then sends one byte of it. tiny_http sends `100 Continue` when the handler starts
+/// to read the body of a request with `Expect: 100-continue`.
+fn start_slow_request(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream
+        .write_all(
+            b"POST /api/intake HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 900000\r\n\
+              Expect: 100-continue\r\n\r\n",
+        )
+        .unwrap();
+
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).expect("100 Continue from a worker");
+        assert_eq!(read, 1, "connection closed before 100 Continue");
+        response.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 100"), "{text}");
+
+    stream.write_all(b"{").unwrap();
+    stream
+}
+
+#[test]
+fn slow_bodies_do_not_block_batches() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+
+    // Every worker but one is busy reading a body that does not arrive.
+    let slow: Vec<TcpStream> = (1..INTAKE_WORKERS)
+        .map(|_| start_slow_request(addr))
+        .collect();
+    let (status, text) = post_batch(addr, &batch(STREAM, 1, 3));
+
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(*written.lock().unwrap(), batch(STREAM, 1, 3).events);
+    for mut stream in slow {
+        // No response yet: the slow requests still held their workers during the batch.
+        stream.set_nonblocking(true).unwrap();
+        let pending = stream.read(&mut [0u8; 64]).unwrap_err();
+        assert_eq!(pending.kind(), io::ErrorKind::WouldBlock);
+    }
+    assert_eq!(server.stats().events_written, 3);
 }

@@ -150,6 +150,41 @@ fn sender_restart_resumes_without_duplicates() {
 }
 
 #[test]
+fn stopped_sender_releases_spool() {
+    if common::skip_for_proxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let written: Written = Arc::new(Mutex::new(Vec::new()));
+    let addr = free_addr();
+
+    // Nothing listens yet, so the first sender only spools.
+    let mut first = Sender::start(config(addr, &spool, secret())).unwrap();
+    for index in 1..=40 {
+        first.append(&line(index));
+    }
+    first.shutdown(Duration::ZERO);
+
+    // `first` is not dropped, as when a configuration reload starts the next sender.
+    let _server = start_server(addr, &dir.path().join("intake.json"), &written);
+    let mut second = Sender::start(config(addr, &spool, secret())).unwrap();
+    for index in 41..=60 {
+        second.append(&line(index));
+    }
+    first.append(&line(1000));
+    wait_until("60 acknowledged events", || {
+        second.stats().acknowledged == 60
+    });
+    second.shutdown(DEADLINE);
+
+    assert_eq!(second.stream(), first.stream());
+    assert_eq!(indexes(&written), (1..=60).collect::<Vec<_>>());
+    assert_eq!(first.stats().append_failures, 1);
+    assert_eq!(first.stats().pending, 40);
+}
+
+#[test]
 fn wrong_secret_keeps_events_spooled() {
     if common::skip_for_proxy() {
         return;

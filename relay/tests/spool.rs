@@ -5,6 +5,7 @@ mod common;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 
 use common::{index_of, line};
 use proptest::prelude::*;
@@ -32,6 +33,13 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Returns the encoded length of the record of [`line`] `index`.
+fn record_len(index: u64) -> usize {
+    let mut record = Vec::new();
+    encode_record(index, &line(index), &mut record);
+    record.len()
 }
 
 /// Reads every unacknowledged event in order and returns the indexes of their lines.
@@ -160,6 +168,154 @@ fn torn_tail_is_dropped_and_counted() {
     assert_eq!(reopened.append(&line(4)).unwrap(), 4);
     reopened.sync().unwrap();
     assert_eq!(read_all(&mut reopened), [1, 2, 3, 4]);
+}
+
+/// Log messages of every test in this binary, recorded by [`capture_logs`].
+static MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct CaptureLogger;
+
+impl log::Log for CaptureLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let message = format!("{} {}", record.level(), record.args());
+            MESSAGES.lock().unwrap().push(message);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the recording logger once for this test binary.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&CaptureLogger).unwrap();
+        log::set_max_level(log::LevelFilter::Warn);
+    });
+}
+
+/// Returns the recorded messages that contain `text`, such as a test's temporary folder.
+fn messages_containing(text: &str) -> Vec<String> {
+    let messages = MESSAGES.lock().unwrap();
+    messages
+        .iter()
+        .filter(|message| message.contains(text))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn damage_before_next_segment_counts_gap() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+    for index in 1..=1500 {
+        spool.append(&line(index)).unwrap();
+    }
+    spool.sync().unwrap();
+    drop(spool);
+    let files = segment_files(dir.path());
+    assert!(files.len() >= 2, "{files:?}");
+    let second_first: u64 = files[1]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Damage the 10th record of the oldest segment: records 10 up to the next segment are lost.
+    let mut bytes = fs::read(&files[0]).unwrap();
+    let offset: usize = (1..10).map(record_len).sum();
+    bytes[offset + 20] ^= 0xff;
+    fs::write(&files[0], &bytes).unwrap();
+
+    let reopened = open(dir.path());
+
+    let lost = second_first - 10;
+    assert_eq!(reopened.stats().torn_records, 1);
+    assert_eq!(reopened.stats().dropped_events, lost);
+    assert_eq!(reopened.pending(), 1500 - lost);
+    let warnings = messages_containing(&files[0].display().to_string());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&format!("with {lost} unsent events")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn damaged_newest_segment_estimates_loss() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+    // Two-digit indexes give records of one length, so the estimate is exact.
+    for index in 11..=20 {
+        spool.append(&line(index)).unwrap();
+    }
+    spool.sync().unwrap();
+    drop(spool);
+    let path = segment_files(dir.path()).pop().unwrap();
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[4 * record_len(11) + 20] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+
+    let reopened = open(dir.path());
+
+    assert_eq!(reopened.stats().torn_records, 1);
+    assert_eq!(reopened.stats().dropped_events, 6);
+    assert_eq!(reopened.pending(), 4);
+    let warnings = messages_containing(&path.display().to_string());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("by estimate 6 unsent events"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn stray_files_are_reported() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    fs::write(dir.path().join("99999999999999999999.seg"), b"x").unwrap();
+    fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+
+    let mut reopened = open(dir.path());
+
+    assert_eq!(reopened.append(&line(1)).unwrap(), 1);
+    let warnings = messages_containing(&dir.path().display().to_string());
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().all(|warning| warning.starts_with("WARN")));
+    assert!(warnings
+        .iter()
+        .any(|warning| warning.contains("99999999999999999999.seg")));
+    assert!(warnings.iter().any(|warning| warning.contains("notes.txt")));
+}
+
+#[test]
+fn full_spool_warns_once_a_minute() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+
+    for index in 1..=12_000 {
+        spool.append(&line(index)).unwrap();
+    }
+
+    let dropped = spool.stats().dropped_segments;
+    assert!(dropped >= 10, "{dropped} segments dropped");
+    let warnings = messages_containing(&dir.path().display().to_string());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("dropped the oldest 1 segment with"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -294,6 +450,38 @@ fn second_open_of_folder_is_rejected() {
 
     assert!(matches!(second, SpoolError::Locked { .. }), "{second}");
     assert!(third.is_ok());
+}
+
+#[test]
+fn closed_spool_reopens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = open(dir.path());
+    let stream = first.stream();
+    for index in 1..=5 {
+        first.append(&line(index)).unwrap();
+    }
+    first.sync().unwrap();
+    first.acknowledge(2).unwrap();
+
+    first.close().unwrap();
+    // `first` is still alive: closing alone must release the folder.
+    let mut second = Spool::open(dir.path(), small_options()).unwrap();
+
+    assert!(first.is_closed());
+    assert_eq!(second.stream(), stream);
+    assert_eq!(second.acked(), 2);
+    assert_eq!(second.next_sequence(), 6);
+    assert_eq!(read_all(&mut second), [3, 4, 5]);
+    let append = first.append(&line(6)).unwrap_err();
+    assert!(matches!(append, SpoolError::Closed { .. }), "{append}");
+    let acknowledge = first.acknowledge(5).unwrap_err();
+    assert!(
+        matches!(acknowledge, SpoolError::Closed { .. }),
+        "{acknowledge}"
+    );
+    assert_eq!(first.read_batch(100, 64 * 1024).unwrap(), None);
+    assert_eq!(first.pending(), 3);
+    assert_eq!(second.append(&line(6)).unwrap(), 6);
 }
 
 #[test]

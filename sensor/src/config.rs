@@ -131,6 +131,16 @@ pub enum ConfigError {
         reason: String,
     },
 
+    #[error(
+        "interface {name} is named twice in {origin}; remove the duplicate, because every copy \
+         reads each of its packets again"
+    )]
+    DuplicateInterface {
+        name: String,
+        /// Origin of the list: the `-i` flags or the file's `[capture] interfaces`.
+        origin: String,
+    },
+
     #[error("{}: {source}", path.display())]
     Heuristics {
         path: PathBuf,
@@ -139,13 +149,39 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Reads and checks the configuration file at `path`.
+    /// Reads and checks the configuration file at `path`. Relative paths in the file are
+    /// resolved against the folder that contains it (see [`ConfigFile::resolve_paths`]).
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        ConfigFile::parse(path, &text)
+        let mut config = ConfigFile::parse(path, &text)?;
+        if let Some(folder) = path.parent() {
+            config.resolve_paths(folder);
+        }
+        Ok(config)
+    }
+
+    /// Joins every relative path of the file to `folder`: `[sensor] log_dir`, `[trails]`
+    /// `paths`, `whitelist` and `ignore`, and `[outputs.delivery]` `secret_file` and
+    /// `spool_dir`. So a file means the same wherever the sensor is started from, while
+    /// relative paths given as flags stay relative to the working directory.
+    pub fn resolve_paths(&mut self, folder: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = folder.join(&*path);
+            }
+        };
+
+        resolve(&mut self.sensor.log_dir);
+        self.trails.paths.iter_mut().for_each(resolve);
+        self.trails.whitelist.iter_mut().for_each(resolve);
+        self.trails.ignore.iter_mut().for_each(resolve);
+        if let Some(delivery) = &mut self.outputs.delivery {
+            resolve(&mut delivery.secret_file);
+            resolve(&mut delivery.spool_dir);
+        }
     }
 
     /// Parses `text`, naming `path` in errors.
@@ -302,6 +338,26 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("expected 3 to 16"), "{error}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let text = "[sensor]\nlog_dir = \"log\"\n\n[trails]\npaths = [\"trails\", \"/abs\"]\n\
+                    whitelist = \"../white.txt\"\n";
+        let mut config = ConfigFile::parse(Path::new("/etc/tw/sensor.toml"), text).unwrap();
+
+        config.resolve_paths(Path::new("/etc/tw"));
+
+        assert_eq!(config.sensor.log_dir, PathBuf::from("/etc/tw/log"));
+        assert_eq!(
+            config.trails.paths,
+            vec![PathBuf::from("/etc/tw/trails"), PathBuf::from("/abs")]
+        );
+        assert_eq!(
+            config.trails.whitelist,
+            Some(PathBuf::from("/etc/tw/../white.txt"))
+        );
+        assert_eq!(config.trails.ignore, None);
     }
 
     #[test]

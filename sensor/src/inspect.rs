@@ -481,13 +481,15 @@ impl Inspector {
         // A proxy request names the host in its target, and then the target wins over the
         // Host header (RFC 9112 section 3.2.2). CONNECT names only `host:port`. Other requests
         // name the host in the Host header, and without one, URL trails are matched against
-        // the destination address.
+        // the destination address. The target is read from its exact bytes, because
+        // `request.path` ends before the first byte that is not UTF-8.
+        let target = matching::target_text(request.raw_path);
         let (target_host, path) = if request.method.eq_ignore_ascii_case("CONNECT") {
-            (Some(request.path), "")
+            (Some(target.as_ref()), "")
         } else {
-            match matching::split_absolute_target(request.path) {
+            match matching::split_absolute_target(&target) {
                 Some((authority, path)) => (Some(authority), path),
-                None => (None, request.path),
+                None => (None, target.as_ref()),
             }
         };
         let mut host_buffer = [0u8; 255];

@@ -110,3 +110,39 @@ pub fn user_can_write(user: &User, dir: &Path) -> bool {
         mode & 0o003 == 0o003
     }
 }
+
+/// Returns true when `user` may read the file `path`, judged from the owner, group and mode
+/// bits of the file and of every folder above it (which need the search bit), for checks made
+/// before the switch. The same limits as for [`user_can_write`] apply.
+pub fn user_can_read(user: &User, path: &Path) -> bool {
+    if user.uid.is_root() {
+        return true;
+    }
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let folders_searchable = path
+        .ancestors()
+        .skip(1)
+        .all(|folder| user_has_mode_bits(user, folder, 0o1));
+    folders_searchable && user_has_mode_bits(user, &path, 0o4)
+}
+
+/// Tests the owner, group or other bits of `path` that apply to `user` against `bits`, given
+/// as one octal digit (4 read, 2 write, 1 search or execute).
+fn user_has_mode_bits(user: &User, path: &Path, bits: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    let mode = metadata.mode();
+    let shift = if Uid::from_raw(metadata.uid()) == user.uid {
+        6
+    } else if Gid::from_raw(metadata.gid()) == user.gid {
+        3
+    } else {
+        0
+    };
+    (mode >> shift) & bits == bits
+}

@@ -9,6 +9,7 @@
 
 use log::{error, info, warn};
 use trailwatch_event::LogWriter;
+use trailwatch_outputs::Outputs;
 
 use crate::daemon::Daemon;
 use crate::privileges;
@@ -26,14 +27,19 @@ impl Daemon {
         info!("SIGHUP: reloading the configuration from {origin} and the trails");
         match self.try_reload() {
             Ok(()) => info!("reload complete"),
-            Err(reason) => {
+            Err(ReloadError::Kept(reason)) => {
                 error!("reload failed: {reason}; the previous configuration stays in use")
             }
+            Err(ReloadError::OutputsStopped { new, previous }) => error!(
+                "reload failed: {new}; restarting the previous outputs failed too: {previous}; \
+                 capture and the local log go on with the previous configuration, but no output \
+                 runs until a reload succeeds"
+            ),
         }
     }
 
-    fn try_reload(&mut self) -> Result<(), RunError> {
-        let mut new = Settings::load(&self.args)?;
+    fn try_reload(&mut self) -> Result<(), ReloadError> {
+        let mut new = Settings::load(&self.args).map_err(RunError::from)?;
         keep_handle_settings(&self.settings, &mut new);
 
         let loaded = trails::load(&new.trails)?;
@@ -46,14 +52,17 @@ impl Daemon {
                         .user
                         .clone()
                         .unwrap_or_else(|| "(unchanged)".to_string()),
-                });
+                }
+                .into());
             }
-            Some(LogWriter::open(&new.log_dir, new.json)?)
+            Some(LogWriter::open(&new.log_dir, new.json).map_err(RunError::from)?)
         } else {
             None
         };
         if new.capture.filter != self.settings.capture.filter {
-            self.live.check_filter(&new.capture.filter)?;
+            self.live
+                .check_filter(&new.capture.filter)
+                .map_err(RunError::from)?;
         }
 
         // Outputs are restarted last because starting them is the only step with effects
@@ -65,20 +74,31 @@ impl Daemon {
         let outputs = match run::start_outputs(&new) {
             Ok(outputs) => outputs,
             Err(reason) => {
-                match run::start_outputs(&self.settings) {
+                return match run::start_outputs(&self.settings) {
                     Ok(previous) => {
                         self.inspector.sink_mut().replace_outputs(previous);
+                        Err(ReloadError::Kept(reason))
                     }
-                    Err(again) => error!("cannot restart the previous outputs either: {again}"),
-                }
-                return Err(reason);
+                    Err(again) => {
+                        // The stopped outputs would only drop every event, so none stay.
+                        self.inspector
+                            .sink_mut()
+                            .replace_outputs(Outputs::default());
+                        Err(ReloadError::OutputsStopped {
+                            new: reason,
+                            previous: Box::new(again),
+                        })
+                    }
+                };
             }
         };
 
         self.inspector.sink_mut().replace_outputs(outputs);
         // The filter compiled on every handle above, so setting it is not expected to fail.
         if new.capture.filter != self.settings.capture.filter {
-            self.live.set_filter(&new.capture.filter)?;
+            self.live
+                .set_filter(&new.capture.filter)
+                .map_err(RunError::from)?;
             info!("BPF filter is now {:?}", new.capture.filter);
         }
         let sink = self.inspector.sink_mut();
@@ -106,6 +126,24 @@ impl Daemon {
         }
         self.settings = new;
         Ok(())
+    }
+}
+
+/// Reason a reload did not apply.
+enum ReloadError {
+    /// The new configuration was rejected, and everything runs as before.
+    Kept(RunError),
+    /// The new outputs failed to start, and the previous ones failed to start again, so no
+    /// output runs. Capture and the local log keep the previous configuration.
+    OutputsStopped {
+        new: RunError,
+        previous: Box<RunError>,
+    },
+}
+
+impl From<RunError> for ReloadError {
+    fn from(error: RunError) -> ReloadError {
+        ReloadError::Kept(error)
     }
 }
 

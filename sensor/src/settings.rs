@@ -48,7 +48,15 @@ impl Settings {
             Some(path) => ConfigFile::load(path)?,
             None => ConfigFile::default(),
         };
-        Ok(Settings::merge(args, file))
+        let settings = Settings::merge(args, file);
+        if let Some(Source::Interfaces(names)) = &settings.source {
+            let origin = match (&args.config, args.interfaces.is_empty()) {
+                (Some(path), true) => format!("[capture] interfaces of {}", path.display()),
+                _ => "the -i flags".to_string(),
+            };
+            check_interfaces(names, &origin)?;
+        }
+        Ok(settings)
     }
 
     /// Lays the flags of `args` over `file`. A flag replaces the key it names; list flags
@@ -127,6 +135,35 @@ impl Settings {
             stats_json: args.stats_json.clone(),
         }
     }
+}
+
+/// Rejects an interface named twice, and warns when `any` comes with named interfaces: `any`
+/// already captures their packets, so each of those packets is read twice. That case is only
+/// a warning because a named interface is how its promiscuous mode gets set, which `any`
+/// does not do.
+fn check_interfaces(names: &[String], origin: &str) -> Result<(), ConfigError> {
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            return Err(ConfigError::DuplicateInterface {
+                name: name.clone(),
+                origin: origin.to_string(),
+            });
+        }
+    }
+
+    let named: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name != "any")
+        .collect();
+    if names.len() > named.len() && !named.is_empty() {
+        log::warn!(
+            "interface any already captures the packets of {}, so each of them is read twice; \
+             capture on any alone or on the named interfaces alone",
+            named.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn host_name() -> String {

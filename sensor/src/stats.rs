@@ -11,14 +11,14 @@ use crate::heuristics::TableStats;
 use crate::streams::StreamStats;
 
 /// Formats the periodic statistics of a live capture: one line per interface with libpcap's
-/// counters since the handle was opened, then one summary of the decode, event and output
-/// counters since start.
+/// counters since the handle was opened, one summary of the decode and event counters since
+/// start, then one line per output with its counters since start.
 pub fn live_lines(
     interfaces: &[InterfaceStats],
     counters: &Counters,
     outputs: &[OutputStats],
 ) -> Vec<String> {
-    let mut lines = Vec::with_capacity(interfaces.len() + 1);
+    let mut lines = Vec::with_capacity(interfaces.len() + 1 + outputs.len());
     for interface in interfaces {
         let state = if interface.failed { " (failed)" } else { "" };
         lines.push(format!(
@@ -31,7 +31,7 @@ pub fn live_lines(
         ));
     }
 
-    let mut summary = format!(
+    lines.push(format!(
         "stats: {} packets read, {} decoded, {} skipped, {} truncated; {} DNS ({} invalid), \
          {} HTTP, {} TLS SNI; {} heuristic findings; events {} written, {} suppressed, \
          {} summaries, {} ignored, {} write errors",
@@ -49,15 +49,13 @@ pub fn live_lines(
         counters.summary_events,
         counters.events_ignored,
         counters.write_errors
-    );
+    ));
     for output in outputs {
-        let _ = write!(
-            summary,
-            "; {} {} sent, {} dropped, {} pending",
-            output.name, output.sent, output.dropped, output.pending
-        );
+        lines.push(format!(
+            "stats output {}: {} sent, {} dropped, {} pending, {} skipped",
+            output.name, output.sent, output.dropped, output.pending, output.skipped
+        ));
     }
-    lines.push(summary);
     lines
 }
 
@@ -258,5 +256,55 @@ impl Counters {
             "trails_load_ms": self.trails_load_ms,
             "process_ms": self.process_ms,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(name: &'static str, sent: u64) -> OutputStats {
+        OutputStats {
+            name,
+            sent,
+            dropped: 1,
+            pending: 2,
+            skipped: 3,
+        }
+    }
+
+    #[test]
+    fn live_lines_one_per_output() {
+        let interfaces = [InterfaceStats {
+            interface: "eth0".to_string(),
+            received: 10,
+            dropped_kernel: 0,
+            dropped_interface: 0,
+            failed: false,
+        }];
+        let outputs = [output("syslog", 7), output("delivery", 9)];
+
+        let lines = live_lines(&interfaces, &Counters::default(), &outputs);
+
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("stats eth0: 10 received"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("stats: 0 packets read"),
+            "{}",
+            lines[1]
+        );
+        assert!(!lines[1].contains("syslog"), "{}", lines[1]);
+        assert_eq!(
+            lines[2],
+            "stats output syslog: 7 sent, 1 dropped, 2 pending, 3 skipped"
+        );
+        assert_eq!(
+            lines[3],
+            "stats output delivery: 9 sent, 1 dropped, 2 pending, 3 skipped"
+        );
     }
 }

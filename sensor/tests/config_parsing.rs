@@ -210,3 +210,75 @@ fn snaplen_flag_range_checked() {
 
     assert!(result.is_err());
 }
+
+#[test]
+fn duplicate_interface_flag_rejected() {
+    let args = Args::try_parse_from(["trailwatch-sensor", "-i", "any", "-i", "any"]).unwrap();
+
+    let error = Settings::load(&args).unwrap_err().to_string();
+
+    assert!(error.contains("interface any is named twice"), "{error}");
+    assert!(error.contains("the -i flags"), "{error}");
+}
+
+#[test]
+fn duplicate_interface_in_file_rejected() {
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("sensor.toml");
+    std::fs::write(
+        &config,
+        "[capture]\ninterfaces = [\"eth1\", \"eth2\", \"eth1\"]\n",
+    )
+    .unwrap();
+    let args = Args::try_parse_from(["trailwatch-sensor", "-c", config.to_str().unwrap()]).unwrap();
+
+    let error = Settings::load(&args).unwrap_err().to_string();
+
+    assert!(error.contains("interface eth1 is named twice"), "{error}");
+    assert!(error.contains("[capture] interfaces of"), "{error}");
+    assert!(error.contains("sensor.toml"), "{error}");
+}
+
+#[test]
+fn any_with_named_interface_accepted() {
+    let args = Args::try_parse_from(["trailwatch-sensor", "-i", "any", "-i", "lo"]).unwrap();
+
+    let settings = Settings::load(&args).unwrap();
+
+    let expected = vec!["any".to_string(), "lo".to_string()];
+    assert_eq!(settings.source, Some(Source::Interfaces(expected)));
+}
+
+#[test]
+fn file_paths_relative_to_file() {
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("etc");
+    std::fs::create_dir(&folder).unwrap();
+    let config = folder.join("sensor.toml");
+    std::fs::write(
+        &config,
+        "[sensor]\nlog_dir = \"log\"\n\n[trails]\npaths = [\"trails\"]\nignore = \"ignore.txt\"\n\n\
+         [outputs.delivery]\nurl = \"http://127.0.0.1:8338/api/intake\"\n\
+         secret_file = \"secret\"\nspool_dir = \"/abs/spool\"\n",
+    )
+    .unwrap();
+    let args = Args::try_parse_from([
+        "trailwatch-sensor",
+        "-c",
+        config.to_str().unwrap(),
+        "--whitelist",
+        "white.txt",
+    ])
+    .unwrap();
+
+    let settings = Settings::load(&args).unwrap();
+
+    assert_eq!(settings.log_dir, folder.join("log"));
+    assert_eq!(settings.trails.paths, vec![folder.join("trails")]);
+    assert_eq!(settings.trails.ignore, Some(folder.join("ignore.txt")));
+    // A flag stays relative to the working directory.
+    assert_eq!(settings.trails.whitelist, Some(PathBuf::from("white.txt")));
+    let delivery = settings.outputs.delivery.unwrap();
+    assert_eq!(delivery.secret_file, folder.join("secret"));
+    assert_eq!(delivery.spool_dir, PathBuf::from("/abs/spool"));
+}

@@ -22,7 +22,10 @@ const DNS_PORT: u16 = 8053;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn is_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
+    if common::under_qemu_user() {
+        eprintln!("skipped: {}", common::QEMU_USER_SKIP);
+        false
+    } else if nix::unistd::geteuid().is_root() {
         true
     } else {
         eprintln!("skipped: capturing on lo needs root");

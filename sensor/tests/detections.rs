@@ -707,3 +707,51 @@ fn escape_sequence_in_path_is_escaped() {
         lines[0]
     );
 }
+
+#[test]
+fn invalid_utf8_in_path_is_escaped() {
+    let case = Case::new();
+    let request = b"GET /gate.php?a\xe9b\xffc HTTP/1.1\r\nHost: bad.example\r\n\r\n";
+    let segment = ipv4_tcp(CLIENT, SERVER, 40026, 80, 1, request);
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &segment))]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(" TCP URL bad.example/gate.php(?a\\xe9b\\xffc) "),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn long_invalid_utf8_path_is_cut() {
+    let case = Case::new();
+    let mut request = b"GET /stage2.bin?".to_vec();
+    request.extend(std::iter::repeat_n(0xe9, 3000));
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: x.example\r\n\r\n");
+    let segment = ipv4_tcp(CLIENT, SERVER, 40027, 80, 1, &request);
+    let capture = case.capture(DLT_EN10MB, &[(T0, 1, ethernet(&[], 0x0800, &segment))]);
+
+    let lines = case.run(&capture, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let event = trailwatch_event::parse_log_line(&lines[0]).unwrap();
+    let trail = event.trail.as_str();
+    assert!(
+        trail.starts_with("(x.example)/stage2.bin(?\\xe9\\xe9"),
+        "{trail}"
+    );
+    assert!(trail.len() <= 512, "{} bytes", trail.len());
+    let escapes = trail
+        .strip_prefix("(x.example)/stage2.bin(?")
+        .and_then(|rest| rest.strip_suffix("..."))
+        .unwrap_or_else(|| panic!("unexpected trail {trail}"));
+    assert_eq!(escapes.len() % 4, 0, "an escape was split: {trail}");
+    assert!(
+        escapes
+            .as_bytes()
+            .chunks(4)
+            .all(|escape| escape == b"\\xe9"),
+        "{trail}"
+    );
+}

@@ -30,10 +30,21 @@ pub struct Config {
     pub users_file: PathBuf,
     /// Client networks allowed to read `/fail2ban`.
     pub fail2ban_allow: Vec<IpNet>,
-    /// Address for sensor events over UDP, not served yet.
-    pub intake_udp: Option<SocketAddr>,
-    /// Shared secret for reliable intake, not served yet.
-    pub intake_secret_file: Option<PathBuf>,
+    /// Events from remote sensors, off by default.
+    pub intake: IntakeConfig,
+}
+
+/// The `[intake]` section: which remote sensor intakes run, and their files.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeConfig {
+    /// Shared secret of the reliable intake (`POST /api/intake`), which is on when this is set.
+    pub secret_file: Option<PathBuf>,
+    /// Highest stored sequence of each sender stream, kept across restarts.
+    pub state_file: PathBuf,
+    /// Address of the Maltrail-compatible UDP intake, off when `None`.
+    pub udp: Option<SocketAddr>,
+    /// Sender networks whose datagrams are accepted; `None` accepts every sender.
+    pub udp_allow: Option<Vec<IpNet>>,
 }
 
 /// Paths of the PEM certificate chain and private key for HTTPS.
@@ -110,7 +121,9 @@ struct Fail2banSection {
 #[serde(deny_unknown_fields)]
 struct IntakeSection {
     udp: Option<SocketAddr>,
+    udp_allow: Option<Vec<IpNet>>,
     secret_file: Option<PathBuf>,
+    state: Option<PathBuf>,
 }
 
 impl Config {
@@ -174,6 +187,13 @@ impl Config {
             .or(file.data.users)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_USERS_FILE));
         let fail2ban_allow = file.fail2ban.allow.unwrap_or_else(default_fail2ban_allow);
+        let intake = intake_config(file.intake, &users_file).map_err(|(key, problem)| {
+            ConfigError::Invalid {
+                path: shown_path.clone(),
+                key,
+                problem,
+            }
+        })?;
 
         Ok(Config {
             listen,
@@ -182,8 +202,7 @@ impl Config {
             log_dir,
             users_file,
             fail2ban_allow,
-            intake_udp: file.intake.udp,
-            intake_secret_file: file.intake.secret_file,
+            intake,
         })
     }
 
@@ -194,12 +213,79 @@ impl Config {
             tls: None,
             session_lifetime: Duration::from_secs(DEFAULT_SESSION_MINUTES * 60),
             log_dir,
-            users_file,
             fail2ban_allow: default_fail2ban_allow(),
-            intake_udp: None,
-            intake_secret_file: None,
+            intake: IntakeConfig {
+                state_file: default_intake_state(&users_file),
+                ..IntakeConfig::default()
+            },
+            users_file,
         }
     }
+}
+
+/// Checks the `[intake]` keys against each other. An error names the key and the problem.
+fn intake_config(
+    section: IntakeSection,
+    users_file: &Path,
+) -> Result<IntakeConfig, (&'static str, String)> {
+    if section.state.is_some() && section.secret_file.is_none() {
+        return Err((
+            "intake.state",
+            "is set but intake.secret_file is not; set secret_file to turn the reliable \
+             intake on, or remove state"
+                .to_string(),
+        ));
+    }
+    if section
+        .secret_file
+        .as_ref()
+        .is_some_and(|path| path.as_os_str().is_empty())
+    {
+        return Err((
+            "intake.secret_file",
+            "is empty; give the path of a file with at least 16 random bytes".to_string(),
+        ));
+    }
+    match (&section.udp, &section.udp_allow) {
+        (None, Some(_)) => {
+            return Err((
+                "intake.udp_allow",
+                "is set but intake.udp is not; set udp to turn the UDP intake on, or remove \
+                 udp_allow"
+                    .to_string(),
+            ))
+        }
+        (Some(_), Some(allow)) if allow.is_empty() => {
+            return Err((
+                "intake.udp_allow",
+                "is empty, so every datagram would be dropped; list the sender networks, such \
+                 as [\"10.0.0.0/8\"], or remove the key to accept every sender"
+                    .to_string(),
+            ))
+        }
+        _ => {}
+    }
+
+    Ok(IntakeConfig {
+        secret_file: section.secret_file,
+        state_file: section
+            .state
+            .unwrap_or_else(|| default_intake_state(users_file)),
+        udp: section.udp,
+        udp_allow: section.udp_allow,
+    })
+}
+
+/// Returns the default state file: `intake-state.json` next to the users file, which lies on
+/// the data partition that survives firmware updates.
+fn default_intake_state(users_file: &Path) -> PathBuf {
+    let dir = users_file.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    dir.join("intake-state.json")
 }
 
 /// Loopback only: a local fail2ban reads the list, and nothing else should see it unasked.
@@ -283,6 +369,43 @@ mod tests {
         let error = load_text("[server]\ntls_cert = \"/c.pem\"\n").unwrap_err();
 
         assert!(error.to_string().contains("server.tls_key"), "{error}");
+    }
+
+    #[test]
+    fn intake_keys_load() {
+        let config = load_text(
+            "[data]\nusers = \"/d/users.toml\"\n[intake]\nsecret_file = \"/d/s\"\n\
+             udp = \"127.0.0.1:8337\"\nudp_allow = [\"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+
+        assert_eq!(config.intake.secret_file, Some(PathBuf::from("/d/s")));
+        assert_eq!(
+            config.intake.state_file,
+            PathBuf::from("/d/intake-state.json")
+        );
+        assert_eq!(config.intake.udp, Some("127.0.0.1:8337".parse().unwrap()));
+        assert_eq!(config.intake.udp_allow.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn intake_key_conflicts_named() {
+        for (text, key) in [
+            ("[intake]\nstate = \"/d/x.json\"\n", "intake.state"),
+            (
+                "[intake]\nudp_allow = [\"10.0.0.0/8\"]\n",
+                "intake.udp_allow",
+            ),
+            (
+                "[intake]\nudp = \"127.0.0.1:1\"\nudp_allow = []\n",
+                "intake.udp_allow",
+            ),
+            ("[intake]\nsecret_file = \"\"\n", "intake.secret_file"),
+            ("[intake]\nudp_allow = [\"10.0.0.0/33\"]\n", "10.0.0.0/33"),
+        ] {
+            let error = load_text(text).unwrap_err();
+            assert!(error.to_string().contains(key), "{text:?}: {error}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod intake;
 pub mod logs;
 pub mod net;
 pub mod ratelimit;

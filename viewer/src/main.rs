@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use log::{error, info};
+use nix::sys::signal::{SigSet, Signal};
+use trailwatch_relay::Secret;
 
 use trailwatch_viewer::cli::{Cli, Command};
 use trailwatch_viewer::users::UserStore;
@@ -47,9 +49,21 @@ fn main() -> ExitCode {
         config.log_dir.display(),
         config.users_file.display()
     );
+    // Blocked here, SIGINT and SIGTERM stay blocked in every thread started below, so that
+    // only the wait below takes them and the server stops cleanly.
+    let stop_signals = stop_signals();
+    if let Err(failure) = stop_signals.thread_block() {
+        error!("cannot block SIGINT and SIGTERM: {failure}");
+        return ExitCode::FAILURE;
+    }
     match ViewerServer::start(config) {
         Ok(server) => {
-            server.wait();
+            match stop_signals.wait() {
+                Ok(signal) => info!("{signal} received, stopping"),
+                Err(failure) => error!("waiting for a stop signal failed: {failure}; stopping"),
+            }
+            server.stop();
+            info!("trailwatch-viewer stopped");
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -57,6 +71,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn stop_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set
 }
 
 /// Validates what the server would load at start and prints the outcome.
@@ -79,6 +100,11 @@ fn check(config: &Config) -> ExitCode {
                     path.display()
                 ));
             }
+        }
+    }
+    if let Some(secret_file) = &config.intake.secret_file {
+        if let Err(failure) = Secret::from_file(secret_file) {
+            problems.push(format!("[intake] secret_file: {failure}"));
         }
     }
     if !config.log_dir.is_dir() {

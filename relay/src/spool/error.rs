@@ -20,6 +20,13 @@ pub enum SpoolError {
     )]
     Locked { dir: PathBuf },
 
+    #[error(
+        "spool folder {} is closed because its sender stopped; start a new sender to spool \
+         events",
+        dir.display()
+    )]
+    Closed { dir: PathBuf },
+
     #[error("spool file {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 

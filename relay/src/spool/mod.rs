@@ -17,6 +17,7 @@
 //!   skips them.
 
 mod error;
+mod full_warning;
 mod options;
 mod read;
 pub mod record;
@@ -32,9 +33,10 @@ use std::sync::Arc;
 
 use crate::atomic_file::{lock_exclusive, sync_dir};
 use crate::batch::{StreamId, MAX_LINE_BYTES};
+use full_warning::FullWarning;
 use read::Cursor;
 use record::{encode_record, MAX_RECORD_BYTES};
-use segment::{list_segments, scan_segment, segment_file_name, Segment};
+use segment::{list_segments, scan_segment, segment_file_name, Scan, Segment};
 
 pub use error::SpoolError;
 pub use options::SpoolOptions;
@@ -45,6 +47,10 @@ pub use sync::SyncTicket;
 /// Name of the lock file inside the spool folder.
 const LOCK_FILE: &str = "lock";
 
+/// Files of a spool folder other than segments. `state.json.tmp` is the temporary file of an
+/// atomic state save that a crash interrupted.
+const OTHER_FILES: [&str; 3] = [STATE_FILE, "state.json.tmp", LOCK_FILE];
+
 /// Counters of a spool since it was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpoolStats {
@@ -53,17 +59,18 @@ pub struct SpoolStats {
     /// Segments dropped because the spool was full while they held unacknowledged events.
     pub dropped_segments: u64,
     /// Unacknowledged events lost: in dropped segments, behind damaged records found when
-    /// reading, and one for each torn tail cut off at open (a power cut tears one record).
+    /// reading, and behind damaged records cut off at open. The count cut off the newest
+    /// segment at open is an estimate (at least 1) from the mean record size.
     pub dropped_events: u64,
 }
 
 /// An open spool folder. A lock file keeps a second `Spool` from opening the folder, in this
-/// process or another one, until this one is dropped.
+/// process or another one, until this one is closed with [`Spool::close`] or dropped.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
-    /// Lock file whose `flock(2)` lasts as long as the spool is open.
-    _lock: File,
+    /// Lock file whose `flock(2)` lasts as long as the spool is open. `None` once closed.
+    lock: Option<File>,
     options: SpoolOptions,
     stream: StreamId,
     acked: u64,
@@ -71,7 +78,8 @@ pub struct Spool {
     next_sequence: u64,
     /// Oldest first, never empty. The last one is the segment appended to.
     segments: VecDeque<Segment>,
-    active: Arc<File>,
+    /// The last segment, open for appending. `None` once closed.
+    active: Option<Arc<File>>,
     total_bytes: u64,
     /// Highest sequence number known to be on disk.
     synced_through: u64,
@@ -82,6 +90,7 @@ pub struct Spool {
     dir_synced_generation: u64,
     cursor: Option<Cursor>,
     stats: SpoolStats,
+    full_warning: FullWarning,
     record: Vec<u8>,
 }
 
@@ -106,29 +115,26 @@ impl Spool {
             .ok_or_else(|| SpoolError::Locked {
                 dir: dir.to_path_buf(),
             })?;
-        let listed = list_segments(dir)?;
+        let listed = list_segments(dir, &OTHER_FILES)?;
 
         let state = match SpoolState::load(dir)? {
             Some(state) => state,
             None => new_stream(dir, !listed.is_empty())?,
         };
 
-        let mut stats = SpoolStats::default();
-        let mut segments = VecDeque::with_capacity(listed.len() + 1);
-        for (first, path) in listed {
-            let scan = scan_segment(first, &path)?;
-            if scan.truncated {
-                stats.torn_records += 1;
-                stats.dropped_events += 1;
-                log::warn!(
-                    "spool segment {} ends in a torn or damaged record; cut it off after {} \
-                     intact records",
-                    path.display(),
-                    scan.segment.count
-                );
-            }
-            segments.push_back(scan.segment);
+        let mut scans = Vec::with_capacity(listed.len());
+        for (first, path) in &listed {
+            scans.push(scan_segment(*first, path)?);
         }
+        let mut stats = SpoolStats::default();
+        for (index, scan) in scans.iter().enumerate() {
+            if scan.cut_bytes > 0 {
+                let next_first = scans.get(index + 1).map(|next| next.segment.first);
+                stats.torn_records += 1;
+                stats.dropped_events += count_cut_events(scan, next_first, state.acked);
+            }
+        }
+        let mut segments: VecDeque<Segment> = scans.into_iter().map(|scan| scan.segment).collect();
 
         let spooled_end = segments.back().map_or(1, Segment::end);
         let next_sequence = spooled_end.max(state.acked.saturating_add(1));
@@ -143,7 +149,7 @@ impl Spool {
 
         let mut spool = Spool {
             dir: dir.to_path_buf(),
-            _lock: lock,
+            lock: Some(lock),
             options,
             stream: state.stream,
             acked: state.acked,
@@ -151,13 +157,14 @@ impl Spool {
             next_sequence,
             total_bytes: segments.iter().map(|segment| segment.bytes).sum(),
             segments,
-            active: Arc::new(active),
+            active: Some(Arc::new(active)),
             synced_through: next_sequence - 1,
             unsynced: Vec::new(),
             dir_generation: 0,
             dir_synced_generation: 0,
             cursor: None,
             stats,
+            full_warning: FullWarning::default(),
             record: Vec::with_capacity(MAX_RECORD_BYTES),
         };
         spool.release_acked();
@@ -202,14 +209,45 @@ impl Spool {
         self.stats
     }
 
+    /// Returns whether [`Spool::close`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.lock.is_none()
+    }
+
+    /// Fsyncs the spool, saves its state, then closes its files and releases the folder lock,
+    /// so that another `Spool` can open the folder at once. The counters and the accessors
+    /// keep their last values. Afterwards [`Spool::append`] fails with [`SpoolError::Closed`],
+    /// [`Spool::read_batch`] returns nothing, and later calls of `close` do nothing.
+    ///
+    /// The files and the lock are released even when the fsync or the save fails. The error
+    /// is returned, and the next open cuts off a torn record or sends some events again.
+    pub fn close(&mut self) -> Result<(), SpoolError> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let synced = self.sync();
+        let saved = self.save_state();
+
+        self.cursor = None;
+        self.unsynced.clear();
+        self.active = None;
+        self.lock = None;
+        synced.and(saved)
+    }
+
     /// Appends one event line and returns its sequence number. Does not fsync.
     ///
-    /// When the spool is full, first drops the oldest segments (counted, with a warning for
-    /// each segment that held unacknowledged events). A failed write is undone by cutting the
+    /// When the spool is full, first drops the oldest segments (counted, with a warning about
+    /// the first and then at most one a minute). A failed write is undone by cutting the
     /// file back, so the next append starts on a record boundary.
     pub fn append(&mut self, line: &str) -> Result<u64, SpoolError> {
         if line.is_empty() || line.len() > MAX_LINE_BYTES {
             return Err(SpoolError::LineLength { len: line.len() });
+        }
+        if self.is_closed() {
+            return Err(SpoolError::Closed {
+                dir: self.dir.clone(),
+            });
         }
 
         let sequence = self.next_sequence;
@@ -218,14 +256,15 @@ impl Spool {
         let record_bytes = self.record.len() as u64;
         self.make_room(record_bytes)?;
 
+        let file = self.active_file()?;
         let active = self
             .segments
             .back_mut()
             .expect("a spool always has a segment");
-        if let Err(source) = (&*self.active).write_all(&self.record) {
+        if let Err(source) = (&*file).write_all(&self.record) {
             // O_APPEND writes at the end of the file, so cutting it back re-aligns the next
             // append. If even that fails, the next open cuts the partial record off.
-            let _ = self.active.set_len(active.bytes);
+            let _ = file.set_len(active.bytes);
             return Err(SpoolError::Io {
                 path: active.path.clone(),
                 source,
@@ -242,6 +281,11 @@ impl Spool {
     /// Records that the receiver stored every event up to `sequence` and deletes segments that
     /// contain nothing else. The new value reaches the state file with [`Spool::save_state`].
     pub fn acknowledge(&mut self, sequence: u64) -> Result<(), SpoolError> {
+        if self.is_closed() {
+            return Err(SpoolError::Closed {
+                dir: self.dir.clone(),
+            });
+        }
         if sequence >= self.next_sequence {
             return Err(SpoolError::AckBeyondEnd {
                 ack: sequence,
@@ -255,9 +299,10 @@ impl Spool {
         Ok(())
     }
 
-    /// Returns the state as it should be saved, or `None` when the state file is current.
+    /// Returns the state as it should be saved, or `None` when the state file is current or
+    /// the spool is closed.
     pub fn unsaved_state(&self) -> Option<SpoolState> {
-        (self.saved_acked != self.acked).then_some(SpoolState {
+        (self.saved_acked != self.acked && !self.is_closed()).then_some(SpoolState {
             stream: self.stream,
             acked: self.acked,
         })
@@ -291,13 +336,20 @@ impl Spool {
         Ok(())
     }
 
+    /// Returns the file of the active segment, or [`SpoolError::Closed`].
+    fn active_file(&self) -> Result<Arc<File>, SpoolError> {
+        self.active.clone().ok_or_else(|| SpoolError::Closed {
+            dir: self.dir.clone(),
+        })
+    }
+
     /// Starts a new active segment at the next sequence number.
     fn rotate(&mut self) -> Result<(), SpoolError> {
         let segment = create_segment(&self.dir, self.next_sequence)?;
         let file = open_for_append(&segment)?;
 
-        let previous = std::mem::replace(&mut self.active, Arc::new(file));
-        self.unsynced.push(previous);
+        let previous = self.active.replace(Arc::new(file));
+        self.unsynced.extend(previous);
         self.segments.push_back(segment);
         self.dir_generation += 1;
         Ok(())
@@ -314,15 +366,8 @@ impl Spool {
         if lost > 0 {
             self.stats.dropped_segments += 1;
             self.stats.dropped_events += lost;
-            log::warn!(
-                "spool {} reached its maximum of {} bytes: dropped segment {} with {lost} \
-                 unsent events (sequences {} to {})",
-                self.dir.display(),
-                self.options.max_bytes,
-                segment.path.display(),
-                segment.end() - lost,
-                segment.end() - 1,
-            );
+            self.full_warning
+                .dropped(&self.dir, self.options.max_bytes, lost, segment.end() - 1);
         }
     }
 
@@ -351,6 +396,40 @@ impl Spool {
             self.cursor = None;
         }
     }
+}
+
+/// Logs the records cut off the segment of `scan` and returns how many unacknowledged events
+/// they held. `next_first` is the first sequence of the following segment, if any.
+fn count_cut_events(scan: &Scan, next_first: Option<u64>, acked: u64) -> u64 {
+    let segment = &scan.segment;
+    if let Some(next_first) = next_first {
+        // The next segment starts where this one ended before the damage, so the gap between
+        // them is exactly the records cut off.
+        let from = segment.end().max(acked.saturating_add(1));
+        let lost = next_first.saturating_sub(from);
+        log::warn!(
+            "spool segment {} is damaged after {} intact records: cut off {} bytes with {lost} \
+             unsent events (sequences {from} to {})",
+            segment.path.display(),
+            segment.count,
+            scan.cut_bytes,
+            next_first.saturating_sub(1),
+        );
+        return lost;
+    }
+
+    // Nothing records how many records the damaged bytes of the newest segment held. A power
+    // cut tears one record, and other damage is estimated from the mean intact record size.
+    let mean_record = segment.bytes.checked_div(segment.count).unwrap_or(0).max(1);
+    let estimate = scan.cut_bytes.div_ceil(mean_record).max(1);
+    log::warn!(
+        "spool segment {} ends in a torn or damaged record after {} intact records: cut off {} \
+         bytes with at least 1 and by estimate {estimate} unsent events",
+        segment.path.display(),
+        segment.count,
+        scan.cut_bytes,
+    );
+    estimate
 }
 
 /// Draws a stream id for a spool folder without a state file and saves it at once, so that the

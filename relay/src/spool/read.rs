@@ -30,7 +30,7 @@ impl Spool {
     /// Reads the oldest unacknowledged events that are on disk: at most `max_events`, and at
     /// most `max_bytes` of lines unless a single line is longer. Stops early at a gap in the
     /// sequence numbers, so the batch is consecutive. Returns `None` when there is nothing to
-    /// send.
+    /// send or the spool is closed.
     ///
     /// Damaged records found here are cut off like at open, with the events behind them in
     /// their segment counted as dropped.
@@ -39,7 +39,7 @@ impl Spool {
         max_events: usize,
         max_bytes: usize,
     ) -> Result<Option<SpoolBatch>, SpoolError> {
-        if self.acked >= self.synced_through || max_events == 0 {
+        if self.is_closed() || self.acked >= self.synced_through || max_events == 0 {
             return Ok(None);
         }
         let Some((mut index, mut offset)) = self.read_start() else {

@@ -41,8 +41,8 @@ impl Segment {
 #[derive(Debug)]
 pub(crate) struct Scan {
     pub segment: Segment,
-    /// Whether bytes after the last intact record were cut off.
-    pub truncated: bool,
+    /// Bytes cut off after the last intact record, 0 when the file was intact.
+    pub cut_bytes: u64,
 }
 
 /// Returns the file name of the segment whose first record has `first`.
@@ -50,8 +50,9 @@ pub(crate) fn segment_file_name(first: u64) -> String {
     format!("{first:020}{SEGMENT_SUFFIX}")
 }
 
-/// Lists the segment files in `dir` by first sequence, ignoring every other file.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpoolError> {
+/// Lists the segment files in `dir` by first sequence. Logs a warning for each other file
+/// that is not one of `known`, such as a `.seg` file whose name is not a valid sequence.
+pub(crate) fn list_segments(dir: &Path, known: &[&str]) -> Result<Vec<(u64, PathBuf)>, SpoolError> {
     let io_error = |source| SpoolError::Io {
         path: dir.to_path_buf(),
         source,
@@ -62,6 +63,16 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpoolErro
         let entry = entry.map_err(io_error)?;
         let name = entry.file_name();
         let Some(first) = name.to_str().and_then(parse_segment_file_name) else {
+            let is_known = name.to_str().is_some_and(|name| known.contains(&name));
+            if !is_known {
+                log::warn!(
+                    "spool folder {} contains {:?}, which is not a segment file \
+                     (<20-digit first sequence from 1>.seg) nor a spool file; it is ignored, so \
+                     move it out of the folder",
+                    dir.display(),
+                    name
+                );
+            }
             continue;
         };
         found.push((first, entry.path()));
@@ -105,8 +116,8 @@ pub(crate) fn scan_segment(first: u64, path: &Path) -> Result<Scan, SpoolError> 
         .write(true)
         .open(path)
         .map_err(io_error)?;
-    let truncated = offset < bytes.len();
-    if truncated {
+    let cut_bytes = (bytes.len() - offset) as u64;
+    if cut_bytes > 0 {
         file.set_len(offset as u64).map_err(io_error)?;
     }
     file.sync_all().map_err(io_error)?;
@@ -118,7 +129,7 @@ pub(crate) fn scan_segment(first: u64, path: &Path) -> Result<Scan, SpoolError> 
             bytes: offset as u64,
             path: path.to_path_buf(),
         },
-        truncated,
+        cut_bytes,
     })
 }
 
@@ -171,7 +182,7 @@ mod tests {
         fs::write(dir.path().join("state.json"), b"{}").unwrap();
         fs::write(dir.path().join("12.seg"), b"").unwrap();
 
-        let firsts: Vec<u64> = list_segments(dir.path())
+        let firsts: Vec<u64> = list_segments(dir.path(), &["state.json"])
             .unwrap()
             .into_iter()
             .map(|(first, _)| first)
@@ -188,7 +199,7 @@ mod tests {
 
         let scan = scan_segment(5, &path).unwrap();
 
-        assert!(!scan.truncated);
+        assert_eq!(scan.cut_bytes, 0);
         assert_eq!(scan.segment.count, 3);
         assert_eq!(scan.segment.end(), 8);
         assert_eq!(scan.segment.bytes, bytes.len() as u64);
@@ -206,7 +217,7 @@ mod tests {
 
         let scan = scan_segment(5, &path).unwrap();
 
-        assert!(scan.truncated);
+        assert_eq!(scan.cut_bytes, (torn.len() - bytes.len()) as u64);
         assert_eq!(scan.segment.count, 3);
         assert_eq!(fs::metadata(&path).unwrap().len(), intact);
     }
@@ -220,7 +231,7 @@ mod tests {
 
         let scan = scan_segment(5, &path).unwrap();
 
-        assert!(scan.truncated);
+        assert!(scan.cut_bytes > 0);
         assert_eq!(scan.segment.count, 2);
     }
 

@@ -33,9 +33,10 @@ impl SyncTicket {
 
 impl Spool {
     /// Returns the files that need an fsync before every appended record is on disk, or
-    /// `None` when everything is synced. Pass the ticket to [`Spool::finish_sync`] after
+    /// `None` when everything is synced or the spool is closed. Pass the ticket to [`Spool::finish_sync`] after
     /// [`SyncTicket::run`] succeeded.
     pub fn begin_sync(&self) -> Option<SyncTicket> {
+        let active = self.active.as_ref()?;
         let through = self.next_sequence - 1;
         let dir_dirty = self.dir_generation != self.dir_synced_generation;
         if self.synced_through >= through && self.unsynced.is_empty() && !dir_dirty {
@@ -43,7 +44,7 @@ impl Spool {
         }
 
         let mut files = self.unsynced.clone();
-        files.push(Arc::clone(&self.active));
+        files.push(Arc::clone(active));
         Some(SyncTicket {
             files,
             dir: dir_dirty.then(|| self.dir.clone()),

@@ -43,12 +43,22 @@ pub enum LiveError {
         name: String,
     },
 
-    #[error("interface {interface}: invalid BPF filter {filter:?}: {message}")]
+    #[error(
+        "interface {interface}: invalid BPF filter {filter:?}: {message}; write it in the \
+         syntax of pcap-filter(7), for example \"not port 22\" or \"tcp or udp port 53\""
+    )]
     Filter {
         interface: String,
         filter: String,
         message: String,
     },
+
+    #[error(
+        "invalid BPF filter {filter:?} (compiled for Ethernet, because no interface could be \
+         opened): {message}; write it in the syntax of pcap-filter(7), for example \
+         \"not port 22\" or \"tcp or udp port 53\""
+    )]
+    FilterWithoutInterface { filter: String, message: String },
 
     #[error("interface {interface}: cannot switch to non-blocking mode: {message}")]
     NonBlocking { interface: String, message: String },
@@ -244,6 +254,20 @@ impl LiveCapture {
         }
         all
     }
+}
+
+/// Compiles `filter` for Ethernet on a handle that captures nothing (`pcap_open_dead`), for
+/// checking a filter when no interface can be opened.
+pub fn check_filter_without_interface(filter: &str) -> Result<(), LiveError> {
+    let filter_error = |error: pcap::Error| LiveError::FilterWithoutInterface {
+        filter: filter.to_string(),
+        message: error_message(error),
+    };
+    let capture = Capture::dead(pcap::Linktype::ETHERNET).map_err(filter_error)?;
+    capture
+        .compile(filter, true)
+        .map(drop)
+        .map_err(filter_error)
 }
 
 /// Opens one interface and checks that it exists, has a supported link type and can be put in

@@ -24,6 +24,20 @@ pub fn shared_captures() -> Option<PathBuf> {
     }
 }
 
+/// Environment variable that cross/test sets, through Cargo's runner, for test binaries it runs
+/// under user-mode QEMU.
+pub const QEMU_USER_VAR: &str = "TRAILWATCH_QEMU_USER";
+
+/// Returns true when the tests run under user-mode QEMU, where live tests skip. libpcap cannot
+/// activate a live capture there, because QEMU's user mode does not implement the ethtool ioctl
+/// that libpcap issues on activation.
+pub fn under_qemu_user() -> bool {
+    std::env::var_os(QEMU_USER_VAR).is_some()
+}
+
+/// Message for tests skipped because [`under_qemu_user`] is true.
+pub const QEMU_USER_SKIP: &str = "live capture does not work under user-mode QEMU";
+
 /// Runs the sensor binary with `args` in the UTC time zone.
 pub fn run_sensor(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailwatch-sensor"))

@@ -30,8 +30,13 @@ const NETNS_DIR: &str = "/run/netns";
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 static SWEPT: OnceLock<()> = OnceLock::new();
 
-/// Returns true when the test runs as root; otherwise prints why `test` is skipped.
+/// Returns true when the test runs as root and not under user-mode QEMU. Otherwise it prints
+/// why `test` is skipped.
 pub fn require_root(test: &str) -> bool {
+    if crate::common::under_qemu_user() {
+        eprintln!("skipped {test}: {}", crate::common::QEMU_USER_SKIP);
+        return false;
+    }
     if nix::unistd::geteuid().is_root() {
         return true;
     }

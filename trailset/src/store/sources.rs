@@ -146,7 +146,9 @@ impl SourcesView {
         let mut reader = SectionReader::new("source lists", bytes, lists);
         let list_count = reader.count()?;
         let item_count = reader.count()?;
-        let list_offsets = reader.take_array(list_count + 1, 4)?;
+        // On 32-bit targets a count of u32::MAX is usize::MAX, so the addition saturates and
+        // take_array rejects the length instead of overflowing.
+        let list_offsets = reader.take_array(list_count.saturating_add(1), 4)?;
         let list_items = reader.take_array(item_count, 4)?;
         reader.check_offsets(list_offsets, item_count)?;
         reader.finish()?;

@@ -10,6 +10,7 @@ use super::response::{self, Reply};
 use super::server::App;
 use super::static_files;
 use crate::api::{auth, data, maltrail};
+use crate::intake;
 use crate::session::{tokens_equal, Session};
 use crate::users::User;
 
@@ -93,11 +94,8 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
             let name = &path["/static/".len()..];
             return static_files::file(name).unwrap_or_else(response::not_found);
         }
-        // TODO: POST /api/intake takes reliable batches from remote sensors once the
-        // trailwatch-relay receiver exists; the UDP intake starts next to the listeners.
-        (Method::Post, "/api/intake") => {
-            return response::error(404, "remote sensor intake is not implemented yet")
-        }
+        (Method::Post, "/api/intake") => return intake::http::post(app, request, info),
+        (_, "/api/intake") => return intake::http::method_not_allowed(),
         _ => {}
     }
 

@@ -11,6 +11,7 @@ use tiny_http::SslConfig;
 
 use super::router;
 use crate::config::Config;
+use crate::intake::{IntakeStartError, Intakes, ReliableIntake};
 use crate::logs::cache::{IndexCache, MAX_CACHED_LINES};
 use crate::ratelimit::LoginLimiter;
 use crate::session::Sessions;
@@ -33,6 +34,8 @@ pub struct App {
     /// A hash verified when the user name is unknown, so that the response time does not tell
     /// which names exist.
     pub decoy_hash: String,
+    /// The reliable intake behind `POST /api/intake`, `None` when it is off.
+    pub intake: Option<Arc<ReliableIntake>>,
 }
 
 /// Reason the server could not start.
@@ -47,6 +50,9 @@ pub enum StartError {
         source: std::io::Error,
     },
 
+    #[error(transparent)]
+    Intake(#[from] IntakeStartError),
+
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: SocketAddr, message: String },
 }
@@ -57,6 +63,7 @@ pub struct ViewerServer {
     addrs: Vec<SocketAddr>,
     workers: Vec<JoinHandle<()>>,
     app: Arc<App>,
+    intakes: Intakes,
 }
 
 impl ViewerServer {
@@ -68,6 +75,7 @@ impl ViewerServer {
             None => None,
         };
         let decoy_hash = crate::users::hash_password("decoy password, never accepted")?;
+        let intakes = Intakes::start(&config.intake, &config.log_dir)?;
 
         let app = Arc::new(App {
             cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES),
@@ -76,6 +84,7 @@ impl ViewerServer {
             users,
             tls: ssl.is_some(),
             decoy_hash,
+            intake: intakes.reliable(),
             config,
         });
 
@@ -114,9 +123,6 @@ impl ViewerServer {
                 app.users.path().display()
             );
         }
-        if app.config.intake_udp.is_some() || app.config.intake_secret_file.is_some() {
-            warn!("[intake] is set but remote sensor intake is not implemented yet; ignoring it");
-        }
 
         let mut workers = Vec::new();
         for server in &servers {
@@ -132,6 +138,7 @@ impl ViewerServer {
             addrs,
             workers,
             app,
+            intakes,
         })
     }
 
@@ -144,14 +151,21 @@ impl ViewerServer {
         &self.app
     }
 
-    /// Blocks until every worker thread ends, which happens only after [`ViewerServer::stop`].
-    pub fn wait(self) {
-        for worker in self.workers {
-            let _ = worker.join();
-        }
+    /// The remote sensor intakes that `[intake]` turned on.
+    pub fn intakes(&self) -> &Intakes {
+        &self.intakes
     }
 
-    /// Stops accepting requests and waits for the workers to finish their current request.
+    /// Blocks until every worker thread ends, which happens only after [`ViewerServer::stop`].
+    pub fn wait(mut self) {
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        self.intakes.stop();
+    }
+
+    /// Stops accepting requests, waits for the workers to finish their current request, then
+    /// stops the intakes and logs their final counters.
     pub fn stop(self) {
         for server in &self.servers {
             for _ in 0..WORKERS_PER_LISTENER {

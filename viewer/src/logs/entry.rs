@@ -42,7 +42,7 @@ impl Entry {
         let (src, src_v4) = address_key(&line.src_ip);
         let (dst, dst_v4) = address_key(&line.dst_ip);
         let (info, _) = line.info_and_repeats();
-        let severity = severities.classify(&line.trail_type, info);
+        let severity = severities.classify(&line.trail_type, info, &line.reference);
 
         let mut flags = type_code(&line.trail_type) | ((severity as u8) << 4);
         if src_v4 {

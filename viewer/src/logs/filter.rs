@@ -125,7 +125,7 @@ impl Filter {
         let (info, _) = line.info_and_repeats();
 
         if let Some(minimum) = self.severity {
-            if Severity::classify(&line.trail_type, info) < minimum {
+            if Severity::classify(&line.trail_type, info, &line.reference) < minimum {
                 return false;
             }
         }

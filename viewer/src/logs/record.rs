@@ -44,7 +44,7 @@ impl EventRecord {
             trail: line.trail.to_string(),
             info: info.to_string(),
             reference: line.reference.to_string(),
-            severity: Severity::classify(&line.trail_type, info),
+            severity: Severity::classify(&line.trail_type, info, &line.reference),
             repeats,
         }
     }
@@ -119,7 +119,8 @@ mod tests {
         assert_eq!(record.info, "known attacker");
         assert_eq!(record.repeats, 3);
         assert_eq!(record.src_port, None);
-        assert_eq!(record.severity, Severity::Medium);
+        // Bad-reputation words such as "attacker" are low under the shared severity rules.
+        assert_eq!(record.severity, Severity::Low);
     }
 
     #[test]

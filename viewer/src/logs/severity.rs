@@ -1,11 +1,15 @@
-//! Severity of an event, derived from its trail type and info text.
+//! Severity of an event, as the sensor's outputs derive it.
 //!
 //! Neither trailwatch's nor Maltrail's log line carries a severity, so the viewer derives one
-//! from keywords that trail lists put in the info field ("malware", "suspicious", ...).
+//! with the rules of [`trailwatch_event::Severity::classify`] (its module documents them as a
+//! table), from the info and reference fields and the trail type. The viewer, the syslog CEF
+//! output and the webhook therefore agree on every event's level.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+
+use trailwatch_event::TrailType;
 
 /// Severity levels, ordered so that a minimum filter compares with `>=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,44 +19,26 @@ pub enum Severity {
     High = 3,
 }
 
-/// Info keywords that mark a high-severity event: malware and its infrastructure.
-const HIGH_KEYWORDS: [&str; 9] = [
-    "malware",
-    "ransomware",
-    "trojan",
-    "botnet",
-    "backdoor",
-    "c&c",
-    "c2",
-    "exploit",
-    "sinkhole",
-];
-
-/// Info keywords that mark a medium-severity event: hostile but not confirmed malicious.
-const MEDIUM_KEYWORDS: [&str; 8] = [
-    "attacker",
-    "suspicious",
-    "phishing",
-    "scanner",
-    "spammer",
-    "potential",
-    "crawler",
-    "mass scanner",
-];
+impl From<trailwatch_event::Severity> for Severity {
+    fn from(severity: trailwatch_event::Severity) -> Severity {
+        match severity {
+            trailwatch_event::Severity::Low => Severity::Low,
+            trailwatch_event::Severity::Medium => Severity::Medium,
+            trailwatch_event::Severity::High => Severity::High,
+        }
+    }
+}
 
 impl Severity {
-    /// Classifies an event by case-insensitive keywords in `info`. A DNS or URL hit whose info
-    /// has no keyword is medium, because a named trail rarely matches by chance; everything
-    /// else is low.
-    pub fn classify(trail_type: &str, info: &str) -> Severity {
-        keyword_severity(info).unwrap_or_else(|| Severity::by_type(trail_type))
-    }
-
-    fn by_type(trail_type: &str) -> Severity {
-        match trail_type {
-            "DNS" | "URL" => Severity::Medium,
-            _ => Severity::Low,
-        }
+    /// Classifies an event by its type field, info text and reference.
+    pub fn classify(trail_type: &str, info: &str, reference: &str) -> Severity {
+        // Of the trail types, the rules single out only PORT, which is at most medium.
+        let kind = if trail_type == "PORT" {
+            TrailType::Port
+        } else {
+            TrailType::Ip
+        };
+        trailwatch_event::Severity::classify(info, reference, kind).into()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -73,55 +59,35 @@ impl Severity {
     }
 }
 
-/// Returns the severity that keywords in `info` imply, if any.
-fn keyword_severity(info: &str) -> Option<Severity> {
-    let info = info.to_ascii_lowercase();
-    if HIGH_KEYWORDS.iter().any(|word| contains_word(&info, word)) {
-        return Some(Severity::High);
-    }
-    if MEDIUM_KEYWORDS.iter().any(|word| info.contains(word)) {
-        return Some(Severity::Medium);
-    }
-    None
-}
-
-/// Distinct info texts remembered by a [`SeverityCache`]. Trail lists repeat a few hundred
-/// descriptions, so this covers a day's infos while bounding what hostile text can add.
+/// Distinct (type, info, reference) triples remembered by a [`SeverityCache`]. Trail lists
+/// repeat a few hundred descriptions, so this covers a day's events while bounding what
+/// hostile text can add.
 const MAX_CACHED_INFOS: usize = 4096;
 
-/// Keyword results by info text, so that indexing a file classifies each distinct info once.
+/// Severities by type, info and reference, so that indexing a file classifies each distinct
+/// triple once.
 #[derive(Debug, Default)]
 pub struct SeverityCache {
-    by_info: HashMap<String, Option<Severity>>,
+    by_fields: HashMap<(bool, String, String), Severity>,
 }
 
 impl SeverityCache {
     /// Returns [`Severity::classify`] of the arguments.
-    pub fn classify(&mut self, trail_type: &str, info: &str) -> Severity {
-        let keyword = match self.by_info.get(info) {
-            Some(keyword) => *keyword,
-            None => {
-                let keyword = keyword_severity(info);
-                if self.by_info.len() < MAX_CACHED_INFOS {
-                    self.by_info.insert(info.to_string(), keyword);
-                }
-                keyword
-            }
-        };
-        keyword.unwrap_or_else(|| Severity::by_type(trail_type))
+    pub fn classify(&mut self, trail_type: &str, info: &str, reference: &str) -> Severity {
+        let key = (
+            trail_type == "PORT",
+            info.to_string(),
+            reference.to_string(),
+        );
+        if let Some(severity) = self.by_fields.get(&key) {
+            return *severity;
+        }
+        let severity = Severity::classify(trail_type, info, reference);
+        if self.by_fields.len() < MAX_CACHED_INFOS {
+            self.by_fields.insert(key, severity);
+        }
+        severity
     }
-}
-
-/// Returns whether `word` occurs in `text` with no letter or digit right before or after it, so
-/// that "c2" does not match inside "abc23".
-fn contains_word(text: &str, word: &str) -> bool {
-    let bytes = text.as_bytes();
-    text.match_indices(word).any(|(start, _)| {
-        let end = start + word.len();
-        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        before_ok && after_ok
-    })
 }
 
 impl fmt::Display for Severity {
@@ -149,23 +115,40 @@ mod tests {
 
     #[test]
     fn malware_info_is_high() {
-        assert_eq!(Severity::classify("IP", "emotet (malware)"), Severity::High);
         assert_eq!(
-            Severity::classify("DNS", "Cobalt Strike C2"),
+            Severity::classify("IP", "emotet (malware)", "(static)"),
             Severity::High
         );
     }
 
     #[test]
-    fn attacker_info_is_medium() {
-        assert_eq!(Severity::classify("IP", "known attacker"), Severity::Medium);
+    fn reputation_info_is_low() {
+        assert_eq!(
+            Severity::classify("IP", "bad reputation", "(static)"),
+            Severity::Low
+        );
     }
 
     #[test]
-    fn plain_ip_hit_is_low() {
-        assert_eq!(Severity::classify("IP", "bad reputation"), Severity::Low);
+    fn heuristic_reference_lowers_level() {
         assert_eq!(
-            Severity::classify("DNS", "dynamic domain"),
+            Severity::classify("IP", "potential port scanning", "(heuristic)"),
+            Severity::Low
+        );
+    }
+
+    #[test]
+    fn custom_list_is_high() {
+        assert_eq!(
+            Severity::classify("DNS", "internal blocklist", "(custom)"),
+            Severity::High
+        );
+    }
+
+    #[test]
+    fn port_trail_at_most_medium() {
+        assert_eq!(
+            Severity::classify("PORT", "malware port", "(static)"),
             Severity::Medium
         );
     }
@@ -173,22 +156,17 @@ mod tests {
     #[test]
     fn cache_matches_classify() {
         let mut cache = SeverityCache::default();
-        for (kind, info) in [
-            ("IP", "x (malware)"),
-            ("DNS", "x (malware)"),
-            ("DNS", "y"),
-            ("IP", "y"),
+        for (kind, info, reference) in [
+            ("IP", "x (malware)", "(static)"),
+            ("PORT", "x (malware)", "(static)"),
+            ("DNS", "y", "(custom)"),
+            ("DNS", "y", "(static)"),
         ] {
             assert_eq!(
-                cache.classify(kind, info),
-                Severity::classify(kind, info),
-                "{kind} {info}"
+                cache.classify(kind, info, reference),
+                Severity::classify(kind, info, reference),
+                "{kind} {info} {reference}"
             );
         }
-    }
-
-    #[test]
-    fn keyword_inside_word_ignored() {
-        assert_eq!(Severity::classify("IP", "abc23 list"), Severity::Low);
     }
 }
