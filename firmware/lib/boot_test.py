@@ -4,19 +4,23 @@ Boots a copy of the image under qemu-system-aarch64 (software emulation) with re
 user networking and a 127.0.0.1-only forward of the viewer port, and drives the guest's
 serial console over a Unix socket. The monitor NIC is a QEMU UDP socket netdev on 127.0.0.1:
 each datagram the test sends to it is one Ethernet frame on the guest's monitor interface.
-The viewer's admin password comes from TRAILWATCH_ADMIN_PASSWORD, which firmware/test-boot
-also wrote to the image's boot partition for first boot to install.
+First boot gets no password. The test reads the one-time setup code from the console and
+creates the admin on /setup. Before the second boot it deletes the users and places a password
+hash file on the boot partition, the other way to get the first admin.
 """
 
 import atexit
 import http.client
 import json
 import os
+import re
+import secrets
 import socket
 import struct
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -137,8 +141,28 @@ class Guest:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}",
                                         timeout=5) as response:
                 return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
         except OSError:
             return None, ""
+
+    def post_form(self, path, fields):
+        """POSTs an urlencoded form; returns (status, body), or (None, error text)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=60)
+        try:
+            connection.request("POST", path, urllib.parse.urlencode(fields),
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            return response.status, response.read().decode(errors="replace")
+        except OSError as error:
+            return None, str(error)
+        finally:
+            connection.close()
+
+    def console_text(self):
+        """Returns the console output of this run so far."""
+        with open(self.console_log.name, "rb") as f:
+            return f.read().decode(errors="replace")
 
     def login(self, user, password):
         """Logs in to the viewer; returns the session cookie, or None when login fails."""
@@ -216,6 +240,17 @@ def service_running(guest, name):
     return status == 0 and output.startswith("run:")
 
 
+def service_identity(guest, name):
+    """Returns (real uid, effective capability mask) of the running service `name`."""
+    status, output = guest.run(f"sv status /run/service/{name}")
+    match = re.search(r"\(pid (\d+)\)", output)
+    if status != 0 or match is None:
+        raise SystemExit(f"FAILED: no pid for {name} in: {output.strip()}")
+    status, output = guest.run(f"grep -E '^(Uid|CapEff):' /proc/{match.group(1)}/status")
+    fields = dict(line.split(":", 1) for line in output.strip().splitlines())
+    return int(fields["Uid"].split()[0]), int(fields["CapEff"].strip(), 16)
+
+
 def interface_with_mac(guest, mac):
     status, output = guest.run(
         f"grep -l '^{mac}$' /sys/class/net/*/address | cut -d/ -f5")
@@ -230,6 +265,41 @@ def event_date(guest):
     status, output = guest.run("ls /data/events | grep -x '....-..-..\\.log' | tail -n 1")
     name = output.strip()
     return name[:-len(".log")] if status == 0 and name else None
+
+
+def set_up_admin(guest, password):
+    """Checks that the viewer serves no data before an admin exists, then creates one with the
+    setup code of the console on /setup. Returns the admin's session cookie and the number of
+    checks passed."""
+    match = re.search(r"setup code ([0-9a-f]{16})", guest.console_text())
+    check(match is not None, "first boot prints a one-time setup code on the console")
+    code = match.group(1)
+    status, output = guest.run("cat /boot/trailwatch-setup-code.txt")
+    check(status == 0 and code in output,
+          "the same code is in trailwatch-setup-code.txt on the boot partition")
+    status, _ = guest.run("grep -q . /data/viewer/users.toml 2>/dev/null")
+    check(status != 0, "no viewer user exists before setup (no default password)")
+
+    status, body = guest.post_form("/login", {"username": "admin", "password": "admin"})
+    check(status == 503 and "/setup" in body, f"login before setup gets HTTP {status}: {body}")
+    status, _ = guest.http_get("/api/events")
+    check(status == 401, f"/api/events without a session gets HTTP {status}")
+    status, body = guest.post_form("/setup", {"code": "0" * 16, "username": "admin",
+                                              "password": password, "repeat": password})
+    check(status == 401, f"/setup with a wrong code gets HTTP {status}")
+    status, body = guest.post_form("/setup", {"code": code, "username": "admin",
+                                              "password": password, "repeat": password})
+    check(status == 303, f"/setup with the console's code creates admin (HTTP {status} {body})")
+    status, _ = guest.post_form("/setup", {"code": code, "username": "second",
+                                           "password": password, "repeat": password})
+    check(status == 409, f"the code does not work a second time (HTTP {status})")
+    status, _ = guest.run("test -e /data/viewer/setup-code")
+    check(status != 0, "the viewer deleted the used code from /data")
+
+    cookie = guest.login("admin", password)
+    check(cookie is not None, "admin logs in with the password set on /setup")
+    check(guest.login("admin", password + "x") is None, "the viewer rejects a wrong password")
+    return cookie, 11
 
 
 def check(condition, message):
@@ -262,10 +332,26 @@ def main():
     check(True, f"viewer answers on 127.0.0.1:{guest.http_port}{ping} {viewer_s:.1f} s after start")
     passed += 1
 
-    for name in ("trailwatch-sensor", "trailwatch-viewer"):
-        guest.wait_for(f"{name} to run", lambda: service_running(guest, name), 120)
-        check(True, f"{name} runs under runsv")
-        passed += 1
+    # uids of rootfs-overlay/etc/passwd, and the line each program's --check prints on success.
+    services = {
+        "trailwatch-sensor": (100, r" ok$"),
+        "trailwatch-viewer": (101, r"on /setup with the code"),
+    }
+    # The sensor's --check compiles the whole trail set, which takes about 30 s under emulation.
+    for name, (expected_uid, check_line) in services.items():
+        def check_logged():
+            status, log_text = guest.run(f"cat /data/log/{name}/current 2>/dev/null")
+            return re.search(check_line, log_text, re.MULTILINE) is not None
+
+        guest.wait_for(f"{name} --check to pass (/{check_line}/ in its log)", check_logged, 180)
+        check(True, f"{name} --check passed (/{check_line}/ in /data/log/{name}/current)")
+        guest.wait_for(f"{name} to run as uid {expected_uid}",
+                       lambda: service_running(guest, name)
+                       and service_identity(guest, name)[0] == expected_uid, 60)
+        check(True, f"{name} runs under runsv as uid {expected_uid}")
+        uid, capabilities = service_identity(guest, name)
+        check(capabilities == 0, f"{name} has effective capabilities {capabilities:#x}")
+        passed += 3
     status, _ = guest.run("test -e /run/service/trailwatch-trails/down")
     check(status == 0, "trail updates are off as trailwatch.txt sets")
     passed += 1
@@ -290,18 +376,11 @@ def main():
     check(" inet " in output, f"management interface {management} has a DHCP address")
     passed += 1
 
-    password = os.environ.get("TRAILWATCH_ADMIN_PASSWORD", "")
+    password = secrets.token_urlsafe(12)
     cookie = None
     if real_viewer:
-        status, _ = guest.run("test -e /boot/admin-password")
-        check(status != 0, "first boot installed and deleted /boot/admin-password")
-        passed += 1
-        cookie = guest.login("admin", password)
-        check(cookie is not None, "the viewer accepts admin with the password of first boot")
-        passed += 1
-        check(guest.login("admin", password + "x") is None,
-              "the viewer rejects a wrong password")
-        passed += 1
+        cookie, checks = set_up_admin(guest, password)
+        passed += checks
 
     events_before = 0
     if real_sensor:
@@ -343,9 +422,28 @@ def main():
     check(sent == 0, f"the guest sent {sent} frames on the monitor interface")
     passed += 1
 
+    # The second boot takes its admin from a password hash file, as a user would place it on
+    # the boot partition before first boot. The hash comes from the image's own viewer.
+    hash_password = secrets.token_urlsafe(12)
+    if real_viewer:
+        status, output = guest.run(f"echo '{hash_password}' | trailwatch-viewer user hash")
+        password_hash = output.strip()
+        check(status == 0 and password_hash.startswith("$argon2id$"),
+              "trailwatch-viewer user hash prints an argon2id hash")
+        passed += 1
+        status, _ = guest.run("rm /data/viewer/users.toml")
+        check(status == 0, "users.toml removed, so the next boot needs a first admin again")
+        passed += 1
+
     console = guest.poweroff()
     check("/data unmounted" in console, "poweroff stops the services and unmounts /data")
     passed += 1
+    if real_viewer:
+        hash_file = os.path.join(work, "admin-password-hash")
+        with open(hash_file, "w") as f:
+            f.write(password_hash + "\n")
+        subprocess.run(["mcopy", "-o", "-i", f"{image}@@1M", hash_file, "::admin-password-hash"],
+                       check=True)
 
     guest = Guest(qemu, image, kernel, initrd, work, 2)
     guest.read_until(b"# ", DEADLINE_S)
@@ -356,8 +454,17 @@ def main():
     if real_viewer and real_sensor:
         ping = "/ping"
         guest.wait_for("the viewer after the reboot", lambda: guest.http_get(ping)[0] == 200)
-        cookie = guest.login("admin", password)
-        check(cookie is not None, "admin logs in after the reboot")
+        status, _ = guest.run("test -e /boot/admin-password-hash")
+        check(status != 0, "the second boot installed and deleted /boot/admin-password-hash")
+        passed += 1
+        cookie = guest.login("admin", hash_password)
+        check(cookie is not None, "admin logs in with the password of the hash file")
+        passed += 1
+        check(guest.login("admin", password) is None,
+              "the password set on /setup no longer works after users.toml was replaced")
+        passed += 1
+        status, _ = guest.run("test -e /boot/trailwatch-setup-code.txt")
+        check(status != 0, "the setup code file is gone from the boot partition")
         passed += 1
         total = guest.viewer_events(cookie, date)
         check(total is not None and total >= events_before,

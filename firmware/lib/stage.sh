@@ -10,7 +10,10 @@ build_binaries() {
     mkdir -p "$dir"
     : >"$dir/STANDINS"
     if [[ -x cross/build && ${FIRMWARE_STANDINS:-0} != 1 ]]; then
-        bash cross/build "$target" --release >&2
+        # The build scripts of ring and aws-lc-sys declare SOURCE_DATE_EPOCH as an input, so
+        # passing the commit time would rebuild them and their dependents after every commit.
+        # The binaries embed no build time, so they are the same without it.
+        env -u SOURCE_DATE_EPOCH bash cross/build "$target" --release >&2
         # cross/build puts stripped copies here.
         built=$(realpath -m "${CARGO_TARGET_DIR:-target}")/cross/bin/$target/release
     else
