@@ -19,6 +19,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -260,6 +261,34 @@ def interface_with_mac(guest, mac):
     return name
 
 
+def guest_reaches_host(guest):
+    """Returns whether the guest can open a TCP connection to a listener of the test on the
+    host's 127.0.0.1, through 10.0.2.2, the address QEMU's user network gives the host. With
+    restrict=on it must not."""
+    accepted = []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(15)
+        port = listener.getsockname()[1]
+
+        # Accept and close at once, so that nc in the guest sees the end of the stream and exits.
+        def accept():
+            try:
+                connection, _ = listener.accept()
+                connection.close()
+                accepted.append(True)
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        # busybox nc, because this busybox's wget crashes (SIGSEGV) even on an IP address.
+        status, _ = guest.run(f"nc -w 5 10.0.2.2 {port} </dev/null 2>/dev/null")
+        thread.join()
+    return bool(accepted) or status == 0
+
+
 def event_date(guest):
     """Returns the date of the newest daily log in /data/events, or None when there is none."""
     status, output = guest.run("ls /data/events | grep -x '....-..-..\\.log' | tail -n 1")
@@ -420,6 +449,9 @@ def main():
 
     sent = guest.frames_sent_by_guest()
     check(sent == 0, f"the guest sent {sent} frames on the monitor interface")
+    passed += 1
+    check(not guest_reaches_host(guest),
+          "restrict=on: the guest cannot connect to a socket on the host's 127.0.0.1")
     passed += 1
 
     # The second boot takes its admin from a password hash file, as a user would place it on
