@@ -54,12 +54,20 @@ pub enum UserCommand {
     },
     /// List users with their settings (never the hashes).
     List,
+    /// Print the argon2id hash of a password, for `user add --hash` or a password hash file
+    /// on another machine. Reads the password like `add`; the users file is not touched.
+    Hash,
 }
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// User name: letters, digits, '.', '_' or '-'.
     pub name: String,
+
+    /// Read an argon2id PHC hash (`$argon2id$v=19$...`) from standard input in place of a
+    /// password, such as one printed by `user hash`.
+    #[arg(long)]
+    pub hash: bool,
 
     /// Deny the user any state-changing request other than logout.
     #[arg(long)]

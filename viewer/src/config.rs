@@ -28,6 +28,9 @@ pub struct Config {
     /// Folder of the daily logs `YYYY-MM-DD.log`.
     pub log_dir: PathBuf,
     pub users_file: PathBuf,
+    /// File with the one-time setup code that `POST /setup` accepts to create the first user
+    /// while the users file has none. `None` turns `/setup` off.
+    pub setup_code_file: Option<PathBuf>,
     /// Client networks allowed to read `/fail2ban`.
     pub fail2ban_allow: Vec<IpNet>,
     /// Events from remote sensors, off by default.
@@ -109,6 +112,7 @@ struct ServerSection {
 struct DataSection {
     log_dir: Option<PathBuf>,
     users: Option<PathBuf>,
+    setup_code: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +190,17 @@ impl Config {
             .clone()
             .or(file.data.users)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_USERS_FILE));
+        if file
+            .data
+            .setup_code
+            .as_ref()
+            .is_some_and(|path| path.as_os_str().is_empty())
+        {
+            return Err(invalid(
+                "data.setup_code",
+                "is empty; give the path of the setup code file, or remove the key",
+            ));
+        }
         let fail2ban_allow = file.fail2ban.allow.unwrap_or_else(default_fail2ban_allow);
         let intake = intake_config(file.intake, &users_file).map_err(|(key, problem)| {
             ConfigError::Invalid {
@@ -201,6 +216,7 @@ impl Config {
             session_lifetime: Duration::from_secs(minutes.saturating_mul(60)),
             log_dir,
             users_file,
+            setup_code_file: file.data.setup_code,
             fail2ban_allow,
             intake,
         })
@@ -213,6 +229,7 @@ impl Config {
             tls: None,
             session_lifetime: Duration::from_secs(DEFAULT_SESSION_MINUTES * 60),
             log_dir,
+            setup_code_file: None,
             fail2ban_allow: default_fail2ban_allow(),
             intake: IntakeConfig {
                 state_file: default_intake_state(&users_file),
@@ -406,6 +423,15 @@ mod tests {
             let error = load_text(text).unwrap_err();
             assert!(error.to_string().contains(key), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn setup_code_key_loads() {
+        let config = load_text("[data]\nsetup_code = \"/d/setup-code\"\n").unwrap();
+        let empty = load_text("[data]\nsetup_code = \"\"\n").unwrap_err();
+
+        assert_eq!(config.setup_code_file, Some(PathBuf::from("/d/setup-code")));
+        assert!(empty.to_string().contains("data.setup_code"), "{empty}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod net;
 pub mod ratelimit;
 pub mod session;
+pub mod setup_code;
 pub mod user_cmd;
 pub mod users;
 

@@ -9,7 +9,7 @@ use trailwatch_relay::Secret;
 
 use trailwatch_viewer::cli::{Cli, Command};
 use trailwatch_viewer::users::UserStore;
-use trailwatch_viewer::{user_cmd, Config, Overrides, ViewerServer};
+use trailwatch_viewer::{setup_code, user_cmd, Config, Overrides, ViewerServer};
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -73,6 +73,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Returns the setup code file when `[data] setup_code` is set and the file holds a usable code,
+/// so that a viewer without users still has a way to get its first one.
+fn setup_pending(config: &Config) -> Result<&std::path::Path, ()> {
+    let code_file = config.setup_code_file.as_deref().ok_or(())?;
+    match setup_code::read(code_file) {
+        Ok(Some(_)) => Ok(code_file),
+        Ok(None) => {
+            eprintln!(
+                "trailwatch-viewer: no setup code of at least {} characters in {}",
+                setup_code::MIN_CODE_LEN,
+                code_file.display()
+            );
+            Err(())
+        }
+        Err(failure) => {
+            eprintln!(
+                "trailwatch-viewer: cannot read setup code {}: {failure}",
+                code_file.display()
+            );
+            Err(())
+        }
+    }
+}
+
 fn stop_signals() -> SigSet {
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
@@ -84,11 +108,17 @@ fn stop_signals() -> SigSet {
 fn check(config: &Config) -> ExitCode {
     let mut problems = Vec::new();
     match UserStore::load(&config.users_file) {
-        Ok(store) if store.users.is_empty() => problems.push(format!(
-            "no users in {}; create one with: trailwatch-viewer user add NAME --users {}",
-            config.users_file.display(),
-            config.users_file.display()
-        )),
+        Ok(store) if store.users.is_empty() => match setup_pending(config) {
+            Ok(code_file) => println!(
+                "no users yet: the first one is created on /setup with the code in {}",
+                code_file.display()
+            ),
+            Err(()) => problems.push(format!(
+                "no users in {}; create one with: trailwatch-viewer user add NAME --users {}",
+                config.users_file.display(),
+                config.users_file.display()
+            )),
+        },
         Ok(_) => {}
         Err(failure) => problems.push(failure.to_string()),
     }

@@ -43,6 +43,11 @@ pub fn run(
             let _ = writeln!(out, "removed user {name} from {}", path.display());
             Ok(())
         }
+        UserCommand::Hash => {
+            let hash = users::hash_password(&read_password()?)?;
+            let _ = writeln!(out, "{hash}");
+            Ok(())
+        }
         UserCommand::List => {
             let store = UserStore::load(path)?;
             for user in &store.users {
@@ -68,10 +73,17 @@ fn add(args: &AddArgs, path: &Path, out: &mut dyn Write) -> Result<(), UserComma
     users::validate_name(&args.name)?;
     let mut store = UserStore::load(path)?;
 
-    let password = read_password()?;
+    let password_hash = if args.hash {
+        let hash = read_password()?;
+        let hash = hash.trim();
+        users::validate_hash(hash)?;
+        hash.to_string()
+    } else {
+        users::hash_password(&read_password()?)?
+    };
     let user = User {
         name: args.name.clone(),
-        password_hash: users::hash_password(&password)?,
+        password_hash,
         read_only: args.read_only,
         networks: args.network.clone(),
     };

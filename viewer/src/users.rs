@@ -71,6 +71,12 @@ pub enum UsersError {
     #[error("password is empty; enter at least one character")]
     EmptyPassword,
 
+    #[error(
+        "invalid password hash: {message}; expected an argon2id PHC string such as \
+             the output of `trailwatch-viewer user hash`"
+    )]
+    InvalidHash { message: String },
+
     #[error("cannot hash password: {message}")]
     Hash { message: String },
 
@@ -272,6 +278,24 @@ pub fn hash_password(password: &str) -> Result<String, UsersError> {
     Ok(hash.to_string())
 }
 
+/// Checks that `hash` is an argon2id PHC string that [`verify_password`] can use.
+pub fn validate_hash(hash: &str) -> Result<(), UsersError> {
+    let parsed = PasswordHash::new(hash).map_err(|error| UsersError::InvalidHash {
+        message: error.to_string(),
+    })?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(UsersError::InvalidHash {
+            message: format!("algorithm {} is not argon2id", parsed.algorithm),
+        });
+    }
+    if parsed.hash.is_none() || parsed.salt.is_none() {
+        return Err(UsersError::InvalidHash {
+            message: "salt or hash output missing".to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Returns whether `password` matches the PHC string `hash`, computed with the parameters that
 /// the hash records. An unparsable hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
@@ -322,6 +346,17 @@ mod tests {
         let store = UserStore::load(&dir.path().join("none.toml")).unwrap();
 
         assert!(store.users.is_empty());
+    }
+
+    #[test]
+    fn validate_hash_takes_only_argon2id() {
+        let good = hash_password("pw").unwrap();
+        let argon2i = good.replacen("$argon2id$", "$argon2i$", 1);
+
+        assert!(validate_hash(&good).is_ok());
+        assert!(validate_hash(&argon2i).is_err());
+        assert!(validate_hash("$argon2id$v=19$m=7168,t=5,p=1").is_err());
+        assert!(validate_hash("plain password").is_err());
     }
 
     #[test]

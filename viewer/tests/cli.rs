@@ -116,3 +116,82 @@ fn check_reports_config_problems() {
     assert!(!unknown_key.status.success());
     assert!(String::from_utf8_lossy(&unknown_key.stderr).contains("port"));
 }
+
+#[test]
+fn user_hash_feeds_add_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let users = users.to_str().unwrap();
+
+    let hashed = run(&["user", "hash"], "long passphrase\n");
+    let hash = String::from_utf8_lossy(&hashed.stdout).to_string();
+    let added = run(&["user", "add", "admin", "--hash", "--users", users], &hash);
+    let store = UserStore::load(dir.path().join("users.toml").as_ref()).unwrap();
+
+    assert!(hashed.status.success());
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(store.users[0].password_hash, hash.trim());
+    assert!(verify_password(
+        &store.users[0].password_hash,
+        "long passphrase"
+    ));
+}
+
+#[test]
+fn user_add_hash_rejects_non_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let users = users.to_str().unwrap();
+
+    let plain = run(
+        &["user", "add", "admin", "--hash", "--users", users],
+        "pw\n",
+    );
+    let bcrypt = run(
+        &["user", "add", "admin", "--hash", "--users", users],
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n",
+    );
+
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("invalid password hash"));
+    assert!(!bcrypt.status.success());
+    assert!(!dir.path().join("users.toml").exists());
+}
+
+#[test]
+fn check_accepts_pending_setup_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("viewer.toml");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let code = dir.path().join("setup-code");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\nlog_dir = {:?}\nusers = {:?}\nsetup_code = {:?}\n",
+            logs.to_str().unwrap(),
+            dir.path().join("users.toml").to_str().unwrap(),
+            code.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    let without_code = run(&["-c", config, "--check"], "");
+    std::fs::write(&code, "0123456789abcdef\n").unwrap();
+    let with_code = run(&["-c", config, "--check"], "");
+
+    assert!(!without_code.status.success());
+    assert!(String::from_utf8_lossy(&without_code.stderr).contains("no setup code"));
+    assert!(
+        with_code.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_code.stderr)
+    );
+    assert!(String::from_utf8_lossy(&with_code.stdout).contains("/setup"));
+}

@@ -18,13 +18,16 @@ const MAX_FORM_LEN: u64 = 8 * 1024;
 pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) -> Reply {
     let store = app.users.current();
     if store.users.is_empty() {
-        return response::error(
-            503,
-            format!(
+        let message = match &app.config.setup_code_file {
+            Some(_) => "no users configured yet; open /setup and enter the setup code shown \
+                        on the device's console"
+                .to_string(),
+            None => format!(
                 "no users configured; create one with: trailwatch-viewer user add NAME --users {}",
                 app.users.path().display()
             ),
-        );
+        };
+        return response::error(503, message);
     }
 
     if let Some(wait) = app.limiter.retry_after(info.client) {
@@ -37,28 +40,9 @@ pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) ->
         .with_header(header("Retry-After", &seconds.to_string()));
     }
 
-    let form_type = "application/x-www-form-urlencoded";
-    if !info
-        .content_type
-        .as_deref()
-        .is_some_and(|value| value.starts_with(form_type))
-    {
-        return response::error(400, format!("invalid Content-Type: expected {form_type}"));
-    }
-    let mut body = String::new();
-    let read = request
-        .as_reader()
-        .take(MAX_FORM_LEN + 1)
-        .read_to_string(&mut body);
-    if read.is_err() || body.len() as u64 > MAX_FORM_LEN {
-        return response::error(
-            400,
-            format!("invalid login form: expected at most {MAX_FORM_LEN} bytes of UTF-8"),
-        );
-    }
-    let form = match Params::parse(&body) {
+    let form = match read_form(request, info, "login") {
         Ok(form) => form,
-        Err(error) => return response::error(400, error.to_string()),
+        Err(reply) => return reply,
     };
     let name = form.get("username").unwrap_or("");
     let password = form.get("password").unwrap_or("");
@@ -86,6 +70,38 @@ pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) ->
     let secure = if app.tls { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
     response::see_other("/").with_header(header("Set-Cookie", &cookie))
+}
+
+/// Reads the urlencoded form of a POST request (`what` names it in errors), or returns the
+/// 400 response for a wrong content type, an oversized or non-UTF-8 body, or a bad encoding.
+pub fn read_form(
+    request: &mut tiny_http::Request,
+    info: &RequestInfo,
+    what: &str,
+) -> Result<Params, Reply> {
+    let form_type = "application/x-www-form-urlencoded";
+    if !info
+        .content_type
+        .as_deref()
+        .is_some_and(|value| value.starts_with(form_type))
+    {
+        return Err(response::error(
+            400,
+            format!("invalid Content-Type: expected {form_type}"),
+        ));
+    }
+    let mut body = String::new();
+    let read = request
+        .as_reader()
+        .take(MAX_FORM_LEN + 1)
+        .read_to_string(&mut body);
+    if read.is_err() || body.len() as u64 > MAX_FORM_LEN {
+        return Err(response::error(
+            400,
+            format!("invalid {what} form: expected at most {MAX_FORM_LEN} bytes of UTF-8"),
+        ));
+    }
+    Params::parse(&body).map_err(|error| response::error(400, error.to_string()))
 }
 
 /// Handles `POST /logout`: ends the session and clears the cookie.

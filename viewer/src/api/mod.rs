@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod data;
 pub mod maltrail;
+pub mod setup;
 pub mod stream;

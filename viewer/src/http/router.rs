@@ -9,7 +9,7 @@ use super::params::Params;
 use super::response::{self, Reply};
 use super::server::App;
 use super::static_files;
-use crate::api::{auth, data, maltrail};
+use crate::api::{auth, data, maltrail, setup};
 use crate::intake;
 use crate::session::{tokens_equal, Session};
 use crate::users::User;
@@ -90,6 +90,8 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
         (Method::Get, "/ping") => return response::text(200, "pong"),
         (Method::Get, "/fail2ban") => return maltrail::fail2ban(app, info),
         (Method::Post, "/login") => return auth::login(app, request, info),
+        (Method::Get, "/setup") => return setup::page(app),
+        (Method::Post, "/setup") => return setup::create(app, request, info),
         (Method::Get, _) if path.starts_with("/static/") => {
             let name = &path["/static/".len()..];
             return static_files::file(name).unwrap_or_else(response::not_found);

@@ -118,10 +118,16 @@ impl ViewerServer {
             warn!("serving plain HTTP: passwords and session cookies cross the network unencrypted; set [server] tls_cert and tls_key");
         }
         if app.users.current().users.is_empty() {
-            warn!(
-                "no users configured, so nobody can log in; create one with: trailwatch-viewer user add NAME --users {}",
-                app.users.path().display()
-            );
+            match &app.config.setup_code_file {
+                Some(code_file) => warn!(
+                    "no users configured, so nobody can log in; create the first one on /setup with the code in {}",
+                    code_file.display()
+                ),
+                None => warn!(
+                    "no users configured, so nobody can log in; create one with: trailwatch-viewer user add NAME --users {}",
+                    app.users.path().display()
+                ),
+            }
         }
 
         let mut workers = Vec::new();
