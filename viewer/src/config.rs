@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::http::connection::ConnectionTimeouts;
 use crate::net::IpNet;
 
 /// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
@@ -32,6 +33,9 @@ pub struct Config {
     pub fail2ban_allow: Vec<IpNet>,
     /// Events from remote sensors, off by default.
     pub intake: IntakeConfig,
+    /// Limits on slow clients. They are not read from the file, so this is always the
+    /// default unless code (a test) sets other values.
+    pub timeouts: ConnectionTimeouts,
 }
 
 /// The `[intake]` section: which remote sensor intakes run, and their files.
@@ -203,6 +207,7 @@ impl Config {
             users_file,
             fail2ban_allow,
             intake,
+            timeouts: ConnectionTimeouts::default(),
         })
     }
 
@@ -218,6 +223,7 @@ impl Config {
                 state_file: default_intake_state(&users_file),
                 ..IntakeConfig::default()
             },
+            timeouts: ConnectionTimeouts::default(),
             users_file,
         }
     }

@@ -1,7 +1,9 @@
 //! The HTTP server: listeners, routing, parameters and responses.
 
+pub mod connection;
 pub mod params;
 pub mod response;
 pub mod router;
 pub mod server;
 pub mod static_files;
+pub mod worker;

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use log::{debug, info, warn};
+use log::{info, warn};
 use thiserror::Error;
 use tiny_http::SslConfig;
 
-use super::router;
+use super::connection::Watchdog;
+use super::worker::{self, Connections};
 use crate::config::Config;
 use crate::intake::{IntakeStartError, Intakes, ReliableIntake};
 use crate::logs::cache::{IndexCache, MAX_CACHED_LINES};
@@ -19,7 +20,7 @@ use crate::users::{UserDirectory, UsersError};
 
 /// Worker threads per listening address. Requests are short apart from exports, so a few
 /// threads keep one slow download from blocking the UI.
-const WORKERS_PER_LISTENER: usize = 4;
+pub const WORKERS_PER_LISTENER: usize = 4;
 
 /// State shared by every request handler.
 #[derive(Debug)]
@@ -36,6 +37,10 @@ pub struct App {
     pub decoy_hash: String,
     /// The reliable intake behind `POST /api/intake`, `None` when it is off.
     pub intake: Option<Arc<ReliableIntake>>,
+    /// Shuts down connections that exceed `config.timeouts`.
+    pub watchdog: Watchdog,
+    /// The client connections the workers have seen and their deadlines.
+    pub connections: Connections,
 }
 
 /// Reason the server could not start.
@@ -55,6 +60,9 @@ pub enum StartError {
 
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: SocketAddr, message: String },
+
+    #[error("cannot start the connection watchdog thread: {0}")]
+    Watchdog(std::io::Error),
 }
 
 /// A running viewer: its sockets and worker threads.
@@ -85,6 +93,8 @@ impl ViewerServer {
             tls: ssl.is_some(),
             decoy_hash,
             intake: intakes.reliable(),
+            watchdog: Watchdog::start().map_err(StartError::Watchdog)?,
+            connections: Connections::default(),
             config,
         });
 
@@ -125,11 +135,14 @@ impl ViewerServer {
         }
 
         let mut workers = Vec::new();
-        for server in &servers {
+        for (server, addr) in servers.iter().zip(&addrs) {
             for _ in 0..WORKERS_PER_LISTENER {
                 let server = Arc::clone(server);
                 let app = Arc::clone(&app);
-                workers.push(std::thread::spawn(move || serve(&server, &app)));
+                let port = addr.port();
+                workers.push(std::thread::spawn(move || {
+                    worker::serve(&server, &app, port)
+                }));
             }
         }
 
@@ -165,23 +178,17 @@ impl ViewerServer {
     }
 
     /// Stops accepting requests, waits for the workers to finish their current request, then
-    /// stops the intakes and logs their final counters.
+    /// stops the intakes and logs their final counters. Requests with a body on the socket
+    /// may still run on their own threads, for at most the body timeout.
     pub fn stop(self) {
         for server in &self.servers {
             for _ in 0..WORKERS_PER_LISTENER {
                 server.unblock();
             }
         }
+        let app = Arc::clone(&self.app);
         self.wait();
-    }
-}
-
-fn serve(server: &tiny_http::Server, app: &Arc<App>) {
-    while let Ok(mut request) = server.recv() {
-        let reply = router::route(app, &mut request);
-        if let Err(error) = request.respond(reply) {
-            debug!("cannot send a response: {error}");
-        }
+        app.watchdog.stop();
     }
 }
 
