@@ -8,6 +8,7 @@ use nix::sys::signal::{SigSet, Signal};
 use trailwatch_relay::Secret;
 
 use trailwatch_viewer::cli::{Cli, Command};
+use trailwatch_viewer::http::tls;
 use trailwatch_viewer::users::UserStore;
 use trailwatch_viewer::{user_cmd, Config, Overrides, ViewerServer};
 
@@ -92,14 +93,9 @@ fn check(config: &Config) -> ExitCode {
         Ok(_) => {}
         Err(failure) => problems.push(failure.to_string()),
     }
-    if let Some(tls) = &config.tls {
-        for path in [&tls.cert, &tls.key] {
-            if let Err(failure) = std::fs::File::open(path) {
-                problems.push(format!(
-                    "cannot read TLS file {}: {failure}",
-                    path.display()
-                ));
-            }
+    if let Some(files) = &config.tls {
+        if let Err(failure) = tls::load(files) {
+            problems.push(failure.to_string());
         }
     }
     if let Some(secret_file) = &config.intake.secret_file {

@@ -6,4 +6,5 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod static_files;
+pub mod tls;
 pub mod worker;

@@ -1,6 +1,5 @@
 //! The listening sockets, their worker threads, and the state that handlers share.
 
-use std::fs;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -10,8 +9,9 @@ use thiserror::Error;
 use tiny_http::SslConfig;
 
 use super::connection::Watchdog;
+use super::tls::{self, TlsError, TlsPem};
 use super::worker::{self, Connections};
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::intake::{IntakeStartError, Intakes, ReliableIntake};
 use crate::logs::cache::{IndexCache, MAX_CACHED_LINES};
 use crate::ratelimit::LoginLimiter;
@@ -49,10 +49,17 @@ pub enum StartError {
     #[error(transparent)]
     Users(#[from] UsersError),
 
-    #[error("cannot read TLS file {path}: {source}")]
-    TlsFile {
-        path: std::path::PathBuf,
-        source: std::io::Error,
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+
+    #[error(
+        "cannot use TLS certificate {cert} with key {key}: {message}; check that the key \
+         belongs to the certificate"
+    )]
+    TlsSetup {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+        message: String,
     },
 
     #[error(transparent)]
@@ -79,7 +86,7 @@ impl ViewerServer {
     pub fn start(config: Config) -> Result<ViewerServer, StartError> {
         let users = UserDirectory::open(&config.users_file)?;
         let ssl = match &config.tls {
-            Some(tls) => Some((read_file(&tls.cert)?, read_file(&tls.key)?)),
+            Some(files) => Some(tls::load(files)?),
             None => None,
         };
         let decoy_hash = crate::users::hash_password("decoy password, never accepted")?;
@@ -101,20 +108,13 @@ impl ViewerServer {
         let mut servers = Vec::new();
         let mut addrs = Vec::new();
         for &addr in &app.config.listen {
-            let server = match &ssl {
-                Some((certificate, private_key)) => tiny_http::Server::https(
+            let server = match (&ssl, &app.config.tls) {
+                (Some(pem), Some(files)) => listen_https(addr, pem, files)?,
+                _ => tiny_http::Server::http(addr).map_err(|error| StartError::Listen {
                     addr,
-                    SslConfig {
-                        certificate: certificate.clone(),
-                        private_key: private_key.clone(),
-                    },
-                ),
-                None => tiny_http::Server::http(addr),
-            }
-            .map_err(|error| StartError::Listen {
-                addr,
-                message: error.to_string(),
-            })?;
+                    message: error.to_string(),
+                })?,
+            };
             let bound = server.server_addr().to_ip().unwrap_or(addr);
             info!(
                 "listening on {}://{bound}",
@@ -192,9 +192,24 @@ impl ViewerServer {
     }
 }
 
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>, StartError> {
-    fs::read(path).map_err(|source| StartError::TlsFile {
-        path: path.to_path_buf(),
-        source,
+/// Listens on `addr` with TLS. tiny_http returns bind and TLS setup errors alike, so the
+/// socket is bound first to tell them apart.
+fn listen_https(
+    addr: SocketAddr,
+    pem: &TlsPem,
+    files: &TlsFiles,
+) -> Result<tiny_http::Server, StartError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|error| StartError::Listen {
+        addr,
+        message: error.to_string(),
+    })?;
+    let ssl = SslConfig {
+        certificate: pem.certificate.clone(),
+        private_key: pem.private_key.clone(),
+    };
+    tiny_http::Server::from_listener(listener, Some(ssl)).map_err(|error| StartError::TlsSetup {
+        cert: files.cert.clone(),
+        key: files.key.clone(),
+        message: error.to_string(),
     })
 }
