@@ -15,8 +15,9 @@ use crate::http::router::Caller;
 use crate::http::server::App;
 use crate::logs::aggregate::{self, PivotKind};
 use crate::logs::filter::Filter;
-use crate::logs::query::{self, QueryError};
+use crate::logs::query::{self, QueryError, Sort, SortField};
 use crate::logs::record::{EventRecord, CSV_HEADER};
+use crate::logs::tail::{self, MAX_TAIL_EVENTS};
 
 /// Lines one live poll returns at most; the client polls again from `next` for the rest.
 pub const MAX_LIVE_LINES: usize = 1000;
@@ -47,14 +48,17 @@ fn bad_request(failure: &ParamError) -> Reply {
     response::error(400, failure.to_string())
 }
 
+/// Body of `GET /api/events`.
+#[derive(Serialize)]
+struct EventsBody {
+    /// Matching events over the whole range, `null` while the day is still being indexed.
+    total: Option<u64>,
+    offset: usize,
+    events: Vec<EventRecord>,
+}
+
 /// Handles `GET /api/events`.
-pub fn events(app: &App, caller: &Caller, params: &Params) -> Reply {
-    #[derive(Serialize)]
-    struct Body {
-        total: u64,
-        offset: usize,
-        events: Vec<EventRecord>,
-    }
+pub fn events(app: &Arc<App>, caller: &Caller, params: &Params) -> Reply {
     let parsed = range_and_filter(caller, params).and_then(|(dates, filter)| {
         let offset = params.number("offset", MAX_OFFSET)?.unwrap_or(0);
         let limit = params.number("limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
@@ -65,17 +69,76 @@ pub fn events(app: &App, caller: &Caller, params: &Params) -> Reply {
         Err(failure) => return bad_request(&failure),
     };
 
+    let newest_first = Sort {
+        field: SortField::Time,
+        descending: true,
+    };
+    let unindexed_day = match dates.as_slice() {
+        [date] if !app.cache.contains(*date) => Some(*date),
+        _ => None,
+    };
+    if let Some(date) = unindexed_day {
+        if sort == newest_first && filter.is_empty() && offset + limit <= MAX_TAIL_EVENTS {
+            if let Some(reply) = events_from_tail(app, date, offset, limit) {
+                return reply;
+            }
+        }
+    }
+
     match query::page(&app.cache, &dates, &filter, sort, offset, limit) {
         Ok(page) => response::json(
             200,
-            &Body {
-                total: page.total,
+            &EventsBody {
+                total: Some(page.total),
                 offset,
                 events: page.events,
             },
         ),
         Err(failure) => query_failed(&failure),
     }
+}
+
+/// Serves a page of the default view of a day without an index by reading the end of its
+/// file, and starts indexing the day so that a later request gets the total. Returns `None`
+/// when the file's times are out of order, so only the index can serve the page.
+///
+/// NOTE: the page assumes that lines are appended in time order, as the sensor writes them.
+/// It checks the lines it reads, but a line further up with a newer time, such as a late
+/// event from a remote sensor, shows first only once the day is indexed.
+fn events_from_tail(app: &Arc<App>, date: NaiveDate, offset: usize, limit: usize) -> Option<Reply> {
+    let path = app.cache.path_of(date);
+    let newest = match tail::newest(&path, offset + limit) {
+        Ok(Some(newest)) => newest,
+        Ok(None) => return None,
+        Err(failure) => {
+            let failure = QueryError::Read {
+                path,
+                source: failure,
+            };
+            return Some(query_failed(&failure));
+        }
+    };
+
+    let indexing_app = Arc::clone(app);
+    let spawned = std::thread::Builder::new()
+        .name("viewer-index".to_string())
+        .spawn(move || {
+            if let Err(failure) = indexing_app.cache.get(date) {
+                error!("indexing the log of {date} failed: {failure}");
+            }
+        });
+    if let Err(failure) = spawned {
+        error!("cannot start a thread to index the log of {date}: {failure}");
+    }
+
+    Some(response::json(
+        200,
+        &EventsBody {
+            total: None,
+            offset,
+            events: newest.into_iter().skip(offset).collect(),
+        },
+    ))
 }
 
 /// Handles `GET /api/threats`.

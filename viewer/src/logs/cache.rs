@@ -36,6 +36,12 @@ impl IndexCache {
             .join(format!("{}.log", date.format("%Y-%m-%d")))
     }
 
+    /// Returns whether `date` has an index in the cache, or one being built.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        let days = self.days.lock().unwrap_or_else(|e| e.into_inner());
+        days.iter().any(|(day, _)| *day == date)
+    }
+
     /// Returns the up-to-date index of `date`, empty if the day has no file.
     pub fn get(&self, date: NaiveDate) -> Result<DayIndex, IndexError> {
         let slot = {

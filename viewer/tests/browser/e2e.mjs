@@ -175,6 +175,15 @@ test("demo day shows the indicators", async () => {
   assert.ok((await page.$$("#threats-table tbody svg.sparkline polyline")).length >= DEMO_TRAILS.length, "threat rows lack sparklines");
 
   const rows = (await page.$$("#events-table tbody tr")).length;
+  // The first response for an unindexed day has no total; the card and the pager show
+  // "counting…" until the UI asks again.
+  await page.waitForFunction(
+    () => !document.querySelector("#stat-events").textContent.includes("counting")
+      && !document.querySelector("#page-status").textContent.includes("counting"),
+    null,
+    { timeout: DEADLINE_MS },
+  );
+  assert.match(await page.textContent("#page-status"), new RegExp(`^1–${rows} of ${rows}$`));
   const total = Number((await page.textContent("#stat-events")).replace(/\D/g, ""));
   assert.equal(total, rows, "the events card must count every row of this one-page day");
   assert.ok(total >= DEMO_TRAILS.length + 1, `expected at least ${DEMO_TRAILS.length + 1} events, card says ${total}`);
