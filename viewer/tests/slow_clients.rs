@@ -215,3 +215,29 @@ fn stalled_export_reader_dropped() {
         WORKERS_PER_LISTENER + 1
     );
 }
+
+// NOTE: fails today. The viewer aborts with "memory allocation of 99999999999989 bytes
+// failed", because tiny_http 0.12 drains an unread body with `vec![0; remaining]` when the
+// request is dropped, and no public API avoids that drop. It needs a tiny_http with a
+// fixed-size drain buffer.
+#[test]
+#[ignore = "tiny_http 0.12 aborts the process on a huge Content-Length"]
+fn huge_content_length_survived() {
+    let viewer = TestViewer::start();
+
+    // A body length far beyond memory, with only a few bytes sent. tiny_http 0.12 drains an
+    // unread body into a buffer of the remaining length when the request is dropped.
+    for path in ["/login", "/ping", "/api/intake"] {
+        let mut stream = TcpStream::connect(viewer.addr).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 99999999999999\r\n\r\nusername=a"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        drop(stream);
+    }
+    thread::sleep(Duration::from_secs(1));
+
+    let reply = ping(viewer.addr).expect("the viewer stopped answering");
+    assert!(reply.ends_with("pong"), "response: {reply}");
+}
