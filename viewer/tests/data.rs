@@ -362,3 +362,39 @@ fn listens_on_ipv6_loopback() {
     assert_eq!(reply.body, "pong");
     assert_eq!(fail2ban.status, 200);
 }
+
+#[test]
+fn network_scope_on_every_endpoint() {
+    let viewer = viewer_with_events();
+    let lan = viewer.login("lan");
+    let today = day(0);
+    let outside = "198.51.100.4";
+
+    // Today has 4 events, 3 of them involving 10.0.0.0/8; 198.51.100.4 -> .9 is outside.
+    let timeline = lan.json("/api/timeline");
+    let hourly: u64 = timeline["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| bucket["count"].as_u64().unwrap())
+        .sum();
+    let counts = lan.json(&format!("/counts?from={today}&to={today}"));
+    let live = lan.get("/api/live");
+    let source_pivot = lan.json(&format!("/api/pivot?kind=src&value={outside}"));
+    let trail_pivot = lan.json("/api/pivot?kind=trail&value=198.51.100.9");
+    let csv = lan.get("/api/export.csv");
+    let raw = lan.get(&format!("/events?date={today}"));
+    let threats = lan.get("/api/threats");
+
+    assert_eq!(hourly, 3, "timeline: {timeline}");
+    assert_eq!(counts[today.to_string()], 3, "counts: {counts}");
+    assert_eq!(live.status, 200);
+    assert!(!live.body.contains(outside), "live: {}", live.body);
+    assert_eq!(source_pivot["total"], 0, "pivot: {source_pivot}");
+    assert_eq!(trail_pivot["total"], 0, "pivot: {trail_pivot}");
+    assert!(!trail_pivot.to_string().contains(outside));
+    assert!(!csv.body.contains(outside), "csv: {}", csv.body);
+    assert_eq!(csv.body.lines().count(), 4, "csv: {}", csv.body);
+    assert!(!raw.body.contains(outside), "events: {}", raw.body);
+    assert!(!threats.body.contains(outside), "threats: {}", threats.body);
+}
