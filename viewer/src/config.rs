@@ -9,6 +9,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::http::connection::ConnectionTimeouts;
+use crate::logs::cache::DEFAULT_QUERY_TIME_LIMIT;
 use crate::net::IpNet;
 
 /// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
@@ -36,6 +37,9 @@ pub struct Config {
     /// Limits on slow clients. They are not read from the file, so this is always the
     /// default unless code (a test) sets other values.
     pub timeouts: ConnectionTimeouts,
+    /// Time a query over several days may read logs before it fails with 503. Not read from
+    /// the file either.
+    pub query_time_limit: Duration,
 }
 
 /// The `[intake]` section: which remote sensor intakes run, and their files.
@@ -208,6 +212,7 @@ impl Config {
             fail2ban_allow,
             intake,
             timeouts: ConnectionTimeouts::default(),
+            query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
         })
     }
 
@@ -224,6 +229,7 @@ impl Config {
                 ..IntakeConfig::default()
             },
             timeouts: ConnectionTimeouts::default(),
+            query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
             users_file,
         }
     }

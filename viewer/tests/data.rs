@@ -398,3 +398,30 @@ fn network_scope_on_every_endpoint() {
     assert!(!raw.body.contains(outside), "events: {}", raw.body);
     assert!(!threats.body.contains(outside), "threats: {}", threats.body);
 }
+
+#[test]
+fn long_range_query_stops_at_limit() {
+    let viewer = TestViewer::start_with(|config| {
+        config.query_time_limit = std::time::Duration::ZERO;
+    });
+    viewer.write_events(&[
+        event(day(-1), 9, 0, "10.0.0.5", "203.0.113.1", "203.0.113.1", "old"),
+        event(day(0), 9, 0, "10.0.0.5", "203.0.113.1", "203.0.113.1", "new"),
+    ]);
+    let session = viewer.login("admin");
+    let range = format!("from={}&to={}", day(-1), day(0));
+
+    // With no time at all, a query reads its first day and stops before the second.
+    let events = session.get(&format!("/api/events?{range}&src=10.0.0.5"));
+    let threats = session.get(&format!("/api/threats?{range}"));
+    let one_day = session.get("/api/threats");
+    let export = session.get(&format!("/api/export.csv?{range}"));
+
+    assert_eq!(events.status, 503, "{}", events.body);
+    assert!(events.error().contains("reading 1 of 2 days"), "{}", events.body);
+    assert!(events.error().contains("narrow the dates"), "{}", events.body);
+    assert_eq!(threats.status, 503, "{}", threats.body);
+    assert_eq!(one_day.status, 200, "{}", one_day.body);
+    assert_eq!(export.status, 200);
+    assert_eq!(export.body.lines().count(), 3, "an export has no time limit");
+}

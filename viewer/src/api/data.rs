@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use log::error;
+use log::{error, warn};
 use serde::Serialize;
 
 use super::stream;
@@ -38,8 +38,13 @@ fn range_and_filter(
     Ok((dates, filter))
 }
 
-/// Logs a failed query and returns 500; the client cannot fix a server-side read error.
+/// Logs a failed query and returns 500, because the client cannot fix a server-side read
+/// error, or 503 for a query that ran out of time.
 pub fn query_failed(failure: &QueryError) -> Reply {
+    if let QueryError::TimedOut { .. } = failure {
+        warn!("query stopped: {failure}");
+        return response::error(503, failure.to_string());
+    }
     error!("query failed: {failure}");
     response::error(500, format!("cannot read the logs: {failure}"))
 }
@@ -330,30 +335,38 @@ fn write_export(
         ExportFormat::Json => b"[",
     })?;
 
-    let scanned = query::scan(&app.cache, dates, filter, &|_| true, &mut |hit| {
-        let Some(line) = hit.line else {
-            return ControlFlow::Continue(());
-        };
-        let record = EventRecord::from_view(&line.view);
-        row.clear();
-        match format {
-            ExportFormat::Csv => record.write_csv(&mut row),
-            ExportFormat::Json => {
-                if !first {
-                    row.push_str(",\n");
+    // An export streams to a client that reads it, so it may take as long as the client does.
+    let scanned = query::scan_within(
+        &app.cache,
+        dates,
+        filter,
+        &|_| true,
+        &mut |hit| {
+            let Some(line) = hit.line else {
+                return ControlFlow::Continue(());
+            };
+            let record = EventRecord::from_view(&line.view);
+            row.clear();
+            match format {
+                ExportFormat::Csv => record.write_csv(&mut row),
+                ExportFormat::Json => {
+                    if !first {
+                        row.push_str(",\n");
+                    }
+                    row.push_str(&serde_json::to_string(&record).unwrap_or_default());
                 }
-                row.push_str(&serde_json::to_string(&record).unwrap_or_default());
             }
-        }
-        first = false;
-        match out.write_all(row.as_bytes()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(error) => {
-                failed = Some(error);
-                ControlFlow::Break(())
+            first = false;
+            match out.write_all(row.as_bytes()) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(error) => {
+                    failed = Some(error);
+                    ControlFlow::Break(())
+                }
             }
-        }
-    });
+        },
+        None,
+    );
 
     if let Some(error) = failed {
         return Err(error);

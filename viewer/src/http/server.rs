@@ -93,7 +93,8 @@ impl ViewerServer {
         let intakes = Intakes::start(&config.intake, &config.log_dir)?;
 
         let app = Arc::new(App {
-            cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES),
+            cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES)
+                .with_query_time_limit(config.query_time_limit),
             sessions: Sessions::new(config.session_lifetime),
             limiter: LoginLimiter::default(),
             users,
