@@ -405,8 +405,24 @@ fn long_range_query_stops_at_limit() {
         config.query_time_limit = std::time::Duration::ZERO;
     });
     viewer.write_events(&[
-        event(day(-1), 9, 0, "10.0.0.5", "203.0.113.1", "203.0.113.1", "old"),
-        event(day(0), 9, 0, "10.0.0.5", "203.0.113.1", "203.0.113.1", "new"),
+        event(
+            day(-1),
+            9,
+            0,
+            "10.0.0.5",
+            "203.0.113.1",
+            "203.0.113.1",
+            "old",
+        ),
+        event(
+            day(0),
+            9,
+            0,
+            "10.0.0.5",
+            "203.0.113.1",
+            "203.0.113.1",
+            "new",
+        ),
     ]);
     let session = viewer.login("admin");
     let range = format!("from={}&to={}", day(-1), day(0));
@@ -418,10 +434,22 @@ fn long_range_query_stops_at_limit() {
     let export = session.get(&format!("/api/export.csv?{range}"));
 
     assert_eq!(events.status, 503, "{}", events.body);
-    assert!(events.error().contains("reading 1 of 2 days"), "{}", events.body);
-    assert!(events.error().contains("narrow the dates"), "{}", events.body);
+    assert!(
+        events.error().contains("reading 1 of 2 days"),
+        "{}",
+        events.body
+    );
+    assert!(
+        events.error().contains("narrow the dates"),
+        "{}",
+        events.body
+    );
     assert_eq!(threats.status, 503, "{}", threats.body);
     assert_eq!(one_day.status, 200, "{}", one_day.body);
     assert_eq!(export.status, 200);
-    assert_eq!(export.body.lines().count(), 3, "an export has no time limit");
+    assert_eq!(
+        export.body.lines().count(),
+        3,
+        "an export has no time limit"
+    );
 }

@@ -78,13 +78,11 @@ pub fn events(app: &Arc<App>, caller: &Caller, params: &Params) -> Reply {
         field: SortField::Time,
         descending: true,
     };
-    let unindexed_day = match dates.as_slice() {
-        [date] if !app.cache.contains(*date) => Some(*date),
-        _ => None,
-    };
-    if let Some(date) = unindexed_day {
-        if sort == newest_first && filter.is_empty() && offset + limit <= MAX_TAIL_EVENTS {
-            if let Some(reply) = events_from_tail(app, date, offset, limit) {
+    let default_view =
+        sort == newest_first && filter.is_empty() && offset + limit <= MAX_TAIL_EVENTS;
+    if let ([date], true) = (dates.as_slice(), default_view) {
+        if app.cache.reserve(*date) {
+            if let Some(reply) = events_from_tail(app, *date, offset, limit) {
                 return reply;
             }
         }
@@ -103,9 +101,9 @@ pub fn events(app: &Arc<App>, caller: &Caller, params: &Params) -> Reply {
     }
 }
 
-/// Serves a page of the default view of a day without an index by reading the end of its
-/// file, and starts indexing the day so that a later request gets the total. Returns `None`
-/// when the file's times are out of order, so only the index can serve the page.
+/// Serves a page of the default view of a day that was not in the cache by reading the end
+/// of its file, and starts indexing the day so that a later request gets the total. Returns
+/// `None` when the file's times are out of order, so only the index can serve the page.
 ///
 /// NOTE: the page assumes that lines are appended in time order, as the sensor writes them.
 /// It checks the lines it reads, but a line further up with a newer time, such as a late
@@ -131,6 +129,7 @@ fn events_from_tail(app: &Arc<App>, date: NaiveDate, offset: usize, limit: usize
             if let Err(failure) = indexing_app.cache.get(date) {
                 error!("indexing the log of {date} failed: {failure}");
             }
+            release_free_memory();
         });
     if let Err(failure) = spawned {
         error!("cannot start a thread to index the log of {date}: {failure}");
@@ -144,6 +143,17 @@ fn events_from_tail(app: &Arc<App>, date: NaiveDate, offset: usize, limit: usize
             events: newest.into_iter().skip(offset).collect(),
         },
     ))
+}
+
+/// Returns memory that the allocator keeps free to the system. glibc keeps what a thread
+/// freed in that thread's arena, so the read buffers of a background index would otherwise
+/// stay resident next to the workers' arenas; the query benchmark peaked about 6 MB higher.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers and only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Handles `GET /api/threats`.

@@ -55,10 +55,17 @@ impl IndexCache {
             .join(format!("{}.log", date.format("%Y-%m-%d")))
     }
 
-    /// Returns whether `date` has an index in the cache, or one being built.
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        let days = self.days.lock().unwrap_or_else(|e| e.into_inner());
-        days.iter().any(|(day, _)| *day == date)
+    /// Adds an empty entry for `date` unless the cache has one, and returns whether it added
+    /// it. Later queries of `date` then wait for the index in [`IndexCache::get`] instead of
+    /// finding the day missing.
+    pub fn reserve(&self, date: NaiveDate) -> bool {
+        let mut days = self.days.lock().unwrap_or_else(|e| e.into_inner());
+        if days.iter().any(|(day, _)| *day == date) {
+            return false;
+        }
+        let empty = DayIndex::empty(&self.path_of(date));
+        days.push((date, Arc::new(Mutex::new(empty))));
+        true
     }
 
     /// Returns the up-to-date index of `date`, empty if the day has no file.

@@ -51,6 +51,10 @@ const DEMO_TRAILS = [
 // image's error handler would set window.__xss.
 const HOSTILE_TRAIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
 const HOSTILE_SOURCE = "192.168.1.66";
+// The same kind of markup in the info text (as a user agent or host name from traffic would
+// bring it) and in the sensor name; their handlers would set window.__xss to 3 or 4.
+const HOSTILE_INFO = 'agent <img src=x onerror="window.__xss=3"> (malware)';
+const HOSTILE_SENSOR = '<img/src=x/onerror=window.__xss=4>';
 
 let browser;
 let page;
@@ -95,7 +99,7 @@ before(async () => {
   mkdirSync(OUT_DIR, { recursive: true });
   appendFileSync(
     join(LOG_DIR, `${DEMO_DATE}.log`),
-    logLine([`${DEMO_DATE} 12:00:20.000000`, "e2e", HOSTILE_SOURCE, "40000", "198.51.100.7", "80", "TCP", "URL", HOSTILE_TRAIL, "hostile check (malware)", "(static)"]),
+    logLine([`${DEMO_DATE} 12:00:20.000000`, HOSTILE_SENSOR, HOSTILE_SOURCE, "40000", "198.51.100.7", "80", "TCP", "URL", HOSTILE_TRAIL, HOSTILE_INFO, "(static)"]),
   );
 
   profile = mkdtempSync(join(tmpdir(), "tw-e2e-profile-"));
@@ -203,6 +207,8 @@ test("hostile trail renders as text", async () => {
   assert.equal((await page.$$("main tbody img, main tbody script, aside tbody img")).length, 0, "markup from a trail became elements");
   const cells = await tableTexts("#events-table tbody td.trail");
   assert.ok(cells.includes(HOSTILE_TRAIL), "the hostile trail is shown verbatim");
+  const rowText = await page.evaluate(() => document.querySelector("#events-table tbody").textContent);
+  assert.ok(rowText.includes(HOSTILE_INFO), "the hostile info is shown verbatim");
 });
 
 test("bad filter value shows error", async () => {
