@@ -163,7 +163,11 @@ struct WireBatch {
 impl Batch {
     /// Returns the sequence number of the last event, or `first_sequence - 1` for no events.
     pub fn last_sequence(&self) -> u64 {
-        (self.first_sequence + self.events.len() as u64).saturating_sub(1)
+        // Written as first + (count - 1): a decoded batch may end at exactly 2^64 - 1.
+        match self.events.len() as u64 {
+            0 => self.first_sequence.saturating_sub(1),
+            count => self.first_sequence.saturating_add(count - 1),
+        }
     }
 
     /// Encodes the batch as the JSON request body. The caller is responsible for the limits;

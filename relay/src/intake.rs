@@ -194,7 +194,7 @@ impl Intake {
             .saturating_sub(batch.first_sequence - 1)
             .min(batch.events.len() as u64);
         let new_events = &batch.events[skipped as usize..];
-        let missing = batch.first_sequence.saturating_sub(stored + 1);
+        let missing = (batch.first_sequence - 1).saturating_sub(stored);
 
         if !new_events.is_empty() {
             write(new_events).map_err(|source| IntakeError::Write {
@@ -207,8 +207,9 @@ impl Intake {
         self.table.save()?;
 
         if missing > 0 {
+            let noun = if missing == 1 { "event" } else { "events" };
             log::info!(
-                "sensor {} stream {}: {missing} events missing before sequence {} (dropped by \
+                "sensor {} stream {}: {missing} {noun} missing before sequence {} (dropped by \
                  the sender)",
                 batch.sensor,
                 batch.stream,

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use common::{batch, free_addr, post_batch, post_raw, secret, start_server, Written, DEADLINE};
-use trailwatch_relay::{serve, Intake, Secret, StreamId, INTAKE_WORKERS, MAX_BODY_BYTES};
+use trailwatch_relay::{serve, Batch, Intake, Secret, StreamId, INTAKE_WORKERS, MAX_BODY_BYTES};
 
 const STREAM: StreamId = StreamId(0x0123_4567_89ab_cdef);
 
@@ -171,6 +171,31 @@ fn replayed_batch_writes_nothing() {
         .collect();
     assert_eq!(indexes, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(server.stats().events_duplicate, 5 + 3);
+}
+
+#[test]
+fn batch_ending_at_max_sequence() {
+    let Some((dir, written)) = setup() else {
+        return;
+    };
+    let server = start_server(free_addr(), &dir.path().join("intake.json"), &written);
+    let addr = server.local_addr();
+    let last = Batch {
+        sensor: "pi".to_string(),
+        stream: STREAM,
+        first_sequence: u64::MAX,
+        events: vec![common::line(1)],
+    };
+
+    let first = post_batch(addr, &last);
+    let replay = post_batch(addr, &last);
+
+    let acked = format!("{{\"acked\":{}}}\n", u64::MAX);
+    assert_eq!(first, (200, acked.clone()));
+    assert_eq!(replay, (200, acked));
+    assert_eq!(written.lock().unwrap().len(), 1);
+    assert_eq!(server.stats().events_duplicate, 1);
+    assert_eq!(server.stats().events_missing, u64::MAX - 1);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use trailwatch_outputs::{Context, Outputs};
 
 use crate::capture::{self, live, live::LiveCapture};
 use crate::cli::Args;
-use crate::config::CaptureConfig;
+use crate::config::{CaptureConfig, TrailsConfig};
 use crate::privileges;
 use crate::run::{self, RunError};
 use crate::settings::{Settings, Source};
@@ -28,7 +28,19 @@ pub fn check(args: &Args) -> Vec<String> {
     let mut problems = check_source(&settings);
 
     if let Err(error) = trails::load(&settings.trails) {
+        let whitelist_failed = matches!(error, RunError::Whitelist(_));
         problems.push(error.to_string());
+        // A bad whitelist stops the load before the trails are read, so they are checked
+        // again without it.
+        if whitelist_failed {
+            let without_whitelist = TrailsConfig {
+                whitelist: None,
+                ..settings.trails.clone()
+            };
+            if let Err(error) = trails::load(&without_whitelist) {
+                problems.push(error.to_string());
+            }
+        }
     }
     if let Err(error) = run::load_ignore(&settings) {
         problems.push(error.to_string());

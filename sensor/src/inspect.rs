@@ -382,6 +382,9 @@ impl Inspector {
                 match http::parse_request(rest) {
                     http::Parse::Complete(request) => {
                         self.counters.http_requests += 1;
+                        if request.headers_truncated {
+                            self.counters.messages_over_limit += 1;
+                        }
                         let body_start = request.header_len.min(rest.len());
                         let body_len = request.content_length.unwrap_or(0);
                         let body_end = (body_start as u64).saturating_add(body_len);
@@ -396,6 +399,10 @@ impl Inspector {
                     }
                     http::Parse::Partial => {
                         self.park(key, MessageKind::Http, end_seq, rest, meta.time);
+                        return;
+                    }
+                    http::Parse::LineTooLong => {
+                        self.counters.messages_over_limit += 1;
                         return;
                     }
                     http::Parse::NotHttp => return,

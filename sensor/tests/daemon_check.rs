@@ -353,3 +353,31 @@ fn check_warns_about_any_with_named() {
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stderr.contains("read twice"), "{stderr}");
 }
+
+#[test]
+fn check_reports_whitelist_and_trails() {
+    if !is_root() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let trails = work.path().join("no-such-trails");
+    let whitelist = work.path().join("no-such-whitelist.txt");
+
+    let output = run_sensor(&[
+        "--check",
+        "-i",
+        "lo",
+        "--trails",
+        trails.to_str().unwrap(),
+        "--whitelist",
+        whitelist.to_str().unwrap(),
+        "--log-dir",
+        work.path().join("log").to_str().unwrap(),
+    ]);
+    let stdout = stdout_of(&output);
+
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("no-such-whitelist.txt"), "{stdout}");
+    assert!(stdout.contains("no-such-trails"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+}

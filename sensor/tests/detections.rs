@@ -755,3 +755,52 @@ fn long_invalid_utf8_path_is_cut() {
         "{trail}"
     );
 }
+
+/// Runs the sensor on `frames` and returns its `--stats-json` counters.
+fn stats_of(case: &Case, frames: &[(i64, i64, Vec<u8>)]) -> serde_json::Value {
+    let capture = case.capture(DLT_EN10MB, frames);
+    let stats = case.dir.join("stats.json");
+    case.run(&capture, &["--stats-json", stats.to_str().unwrap()]);
+    serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap()
+}
+
+/// Splits `request` into segments of at most 1,400 bytes from sequence number 1000.
+fn segments(request: &[u8]) -> Vec<(i64, i64, Vec<u8>)> {
+    let mut frames = Vec::new();
+    for (index, chunk) in request.chunks(1400).enumerate() {
+        let seq = 1000 + (index * 1400) as u32;
+        let tcp = ipv4_tcp(CLIENT, SERVER, 40030, 80, seq, chunk);
+        frames.push((T0, index as i64, ethernet(&[], 0x0800, &tcp)));
+    }
+    frames
+}
+
+#[test]
+fn oversized_request_line_counted() {
+    let case = Case::new();
+    let mut request = b"GET /".to_vec();
+    request.resize(9000, b'a');
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+
+    let stats = stats_of(&case, &segments(&request));
+
+    assert_eq!(stats["messages_over_limit"], 1, "{stats}");
+    assert_eq!(stats["http_requests"], 0, "{stats}");
+}
+
+#[test]
+fn oversized_request_head_counted() {
+    let case = Case::new();
+    let mut request = b"GET / HTTP/1.1\r\n".to_vec();
+    for index in 0..300 {
+        request
+            .extend_from_slice(format!("X-Filler-{index:03}: {}\r\n", "f".repeat(40)).as_bytes());
+    }
+    request.extend_from_slice(b"Host: evil.example\r\n\r\n");
+    assert!(request.len() > 16_000);
+
+    let stats = stats_of(&case, &segments(&request));
+
+    assert_eq!(stats["messages_over_limit"], 1, "{stats}");
+    assert_eq!(stats["http_requests"], 1, "{stats}");
+}

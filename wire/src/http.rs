@@ -94,8 +94,11 @@ pub struct Request<'a> {
 pub enum Parse<'a> {
     Complete(Request<'a>),
     /// The input is the beginning of a request head. Call again with more bytes. Within
-    /// [`MAX_HEADER_BYTES`] the result is `Complete` or `NotHttp`.
+    /// [`MAX_HEADER_BYTES`] the result is `Complete`, `LineTooLong` or `NotHttp`.
     Partial,
+    /// The input starts with a method, but the request line does not end within
+    /// [`MAX_HEADER_BYTES`], so nothing of the request is read.
+    LineTooLong,
     /// The input does not start with an HTTP request.
     NotHttp,
 }
@@ -119,7 +122,8 @@ pub fn could_start_request(buf: &[u8]) -> bool {
 /// Parses the request head at the start of `buf`.
 ///
 /// A head with no blank line within [`MAX_HEADER_BYTES`] is returned as `Complete` with
-/// [`Request::headers_truncated`] set. A request line longer than that limit is `NotHttp`.
+/// [`Request::headers_truncated`] set. A request line longer than that limit is
+/// `LineTooLong`.
 pub fn parse_request(buf: &[u8]) -> Parse<'_> {
     let line_start = leading_empty_lines_len(buf);
     let rest = buf.get(line_start..).unwrap_or_default();
@@ -134,7 +138,7 @@ pub fn parse_request(buf: &[u8]) -> Parse<'_> {
     // The request line.
     let window = buf.get(..MAX_HEADER_BYTES).unwrap_or(buf);
     let Some(line_end) = find_line_end(window, line_start) else {
-        return partial_or_not_http(buf);
+        return partial_or_too_long(buf);
     };
     let Some(line) = buf.get(line_start..line_end) else {
         return Parse::NotHttp;
@@ -174,11 +178,11 @@ pub fn parse_request(buf: &[u8]) -> Parse<'_> {
     Parse::Complete(request)
 }
 
-fn partial_or_not_http(buf: &[u8]) -> Parse<'_> {
+fn partial_or_too_long(buf: &[u8]) -> Parse<'_> {
     if buf.len() < MAX_HEADER_BYTES {
         Parse::Partial
     } else {
-        Parse::NotHttp
+        Parse::LineTooLong
     }
 }
 
@@ -730,7 +734,7 @@ mod tests {
     fn oversized_request_line_rejected() {
         let mut buf = b"GET /".to_vec();
         buf.resize(MAX_HEADER_BYTES + 1, b'a');
-        assert_eq!(parse_request(&buf), Parse::NotHttp);
+        assert_eq!(parse_request(&buf), Parse::LineTooLong);
     }
 
     #[test]

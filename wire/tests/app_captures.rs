@@ -395,7 +395,7 @@ fn scan_stream(stream: &mut TcpStream, observed: &mut Observed) {
                         }
                     }
                     http::Parse::Partial => break,
-                    http::Parse::NotHttp => {
+                    http::Parse::LineTooLong | http::Parse::NotHttp => {
                         stream.kind = StreamKind::Done;
                         break;
                     }

@@ -333,7 +333,9 @@ impl DnsHeuristics {
             return;
         }
 
-        let info = if names::shannon_entropy(label) >= config.min_entropy_bits {
+        let info = if names::shannon_entropy(label) >= config.min_entropy_bits
+            && names::vowel_share(label) <= config.max_vowel_share
+        {
             INFO_ENTROPY
         } else if names::longest_consonant_run(label) >= config.min_consonant_run as usize {
             INFO_CONSONANTS

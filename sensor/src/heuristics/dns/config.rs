@@ -80,11 +80,13 @@ impl Default for LongDomainConfig {
 }
 
 /// `random_label`: a query whose registrable label (`example` in `www.example.com`) looks
-/// random, judged by Shannon entropy or by a long run of consonants.
+/// random, judged by Shannon entropy together with a low share of vowels, or by a long run of
+/// consonants.
 ///
-/// Off by default. Names made of words reach the thresholds too (`office365upgrade.com` has
-/// 3.7 bits per byte), so on every successful lookup it is noisy; `nxdomain_dga` judges the
-/// same way only names that do not exist, which is where DGA malware shows.
+/// Entropy alone is not enough on successful lookups: names made of words reach 3.7 bits per
+/// byte too (`office365upgrade.com`), but their letters are about 40% vowels, while random
+/// letters and digits have about 19%. `nxdomain_dga` judges names that do not exist, which is
+/// where most DGA malware shows, by entropy alone.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomLabelConfig {
@@ -95,6 +97,9 @@ pub struct RandomLabelConfig {
     /// Minimum Shannon entropy in bits per byte. A label of n bytes has at most log2(n) bits,
     /// so 3.7 needs at least 13 distinct bytes.
     pub min_entropy_bits: f64,
+    /// Largest share of vowels (`a e i o u`) among the label's ASCII letters for the entropy
+    /// test to report it, from 0 to 1. A label without letters has a share of 0.
+    pub max_vowel_share: f64,
     /// Minimum number of consecutive consonants (`y` included).
     pub min_consonant_run: u32,
 }
@@ -102,9 +107,10 @@ pub struct RandomLabelConfig {
 impl Default for RandomLabelConfig {
     fn default() -> Self {
         RandomLabelConfig {
-            enabled: false,
+            enabled: true,
             min_label_len: 12,
             min_entropy_bits: 3.7,
+            max_vowel_share: 0.25,
             min_consonant_run: 8,
         }
     }
@@ -256,6 +262,7 @@ impl DnsConfig {
             63,
         )?;
         check_f64("random_label.min_entropy_bits", random.min_entropy_bits)?;
+        check_share("random_label.max_vowel_share", random.max_vowel_share)?;
         check_u64(
             "random_label.min_consonant_run",
             random.min_consonant_run.into(),
@@ -353,6 +360,18 @@ fn check_f64(key: &'static str, value: f64) -> Result<(), DnsConfigError> {
         value: value.to_string(),
         min: "0".to_owned(),
         max: "8".to_owned(),
+    })
+}
+
+fn check_share(key: &'static str, value: f64) -> Result<(), DnsConfigError> {
+    if (0.0..=1.0).contains(&value) {
+        return Ok(());
+    }
+    Err(DnsConfigError::OutOfRange {
+        key,
+        value: value.to_string(),
+        min: "0".to_owned(),
+        max: "1".to_owned(),
     })
 }
 

@@ -240,6 +240,17 @@ pub(super) fn consonant_count(label: &str) -> usize {
     label.bytes().filter(|&b| is_consonant(b)).count()
 }
 
+/// Returns the share of vowels (`a e i o u`) among the ASCII letters of `label`, or 0 when it
+/// has no letters.
+pub(super) fn vowel_share(label: &str) -> f64 {
+    let letters = label.bytes().filter(u8::is_ascii_lowercase).count();
+    if letters == 0 {
+        return 0.0;
+    }
+    let vowels = letters - consonant_count(label);
+    vowels as f64 / letters as f64
+}
+
 /// Returns the length of the longest run of consonants in `label`, `y` included.
 pub(super) fn longest_consonant_run(label: &str) -> usize {
     let mut longest = 0;
@@ -323,6 +334,14 @@ mod tests {
         assert_eq!(shannon_entropy("aaaa"), 0.0);
         assert!((shannon_entropy("abcd") - 2.0).abs() < 1e-9);
         assert!((shannon_entropy("abcdefghijklmnop") - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn vowel_share_of_labels() {
+        assert_eq!(vowel_share("q8x1z7k2v9m4w"), 0.0);
+        assert_eq!(vowel_share("2024"), 0.0);
+        assert_eq!(vowel_share("aeio"), 1.0);
+        assert!((vowel_share("office365upgrade") - 6.0 / 13.0).abs() < 1e-9);
     }
 
     #[test]

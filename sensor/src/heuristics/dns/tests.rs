@@ -101,6 +101,19 @@ fn random_label_reported_by_entropy() {
 }
 
 #[test]
+fn random_label_on_by_default() {
+    let mut dns = DnsHeuristics::new(&DnsConfig::default());
+    let out = query(&mut dns, T0, client(1), "q8x1z7k2v9m4w.net");
+    assert_eq!(
+        out,
+        [expected(
+            "(q8x1z7k2v9m4w).net",
+            "entropy threshold domain (suspicious)"
+        )]
+    );
+}
+
+#[test]
 fn random_label_reported_by_consonants() {
     let mut dns = DnsHeuristics::new(&only("random_label"));
     let out = query(&mut dns, T0, client(1), "bcdfghjkbcdfg.com");
@@ -122,7 +135,10 @@ fn ordinary_labels_not_random() {
         "searchguide.level3.com",
         "d3kx9q2m7z1v8b5.cloudfront.net",
         "txtpadding_3230.n1.netalyzr.icsi.berkeley.edu",
-        "q8x1z7k2v9m4.net", // 12 distinct bytes: 3.58 bits, under 3.7
+        "q8x1z7k2v9m4.net",     // 12 distinct bytes: 3.58 bits, under 3.7
+        "office365upgrade.com", // 3.7 bits, but 46% of its letters are vowels
+        "www.microsoftonlineservices.com",
+        "login.authenticationgateway.net",
     ] {
         assert!(query(&mut dns, T0, client(1), name).is_empty(), "{name}");
     }
