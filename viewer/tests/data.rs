@@ -453,3 +453,32 @@ fn long_range_query_stops_at_limit() {
         "an export has no time limit"
     );
 }
+
+#[test]
+fn bad_line_keeps_event_before_it() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    let cases = [
+        ("2026-01-15", &b"this is not an event\n"[..]),
+        ("2026-01-16", &b"\"2026-01-16 \xff\n"[..]),
+    ];
+
+    for (date, bad) in cases {
+        let line = |time: &str, src: &str, info: &str| {
+            format!("\"{date} {time}\" s1 {src} 49152 203.0.113.1 443 TCP IP 203.0.113.1 \"{info}\" feed\n")
+        };
+        let mut bytes = line("08:01:02.123456", "10.0.0.1", "first").into_bytes();
+        bytes.extend_from_slice(bad);
+        bytes.extend_from_slice(line("08:03:00.000001", "10.0.0.2", "second").as_bytes());
+        std::fs::write(viewer.log_dir().join(format!("{date}.log")), bytes).unwrap();
+
+        let page = session.json(&format!("/api/events?from={date}&to={date}&sort=time"));
+        let csv = session.get(&format!("/api/export.csv?from={date}&to={date}"));
+
+        assert_eq!(page["total"], 2, "{date}: {page}");
+        assert_eq!(page["events"][0]["info"], "first", "{date}: {page}");
+        assert_eq!(page["events"][1]["info"], "second", "{date}: {page}");
+        assert_eq!(csv.body.lines().count(), 3, "{date}: {}", csv.body);
+        assert!(csv.body.contains("first"), "{date}: {}", csv.body);
+    }
+}
