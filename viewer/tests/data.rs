@@ -228,6 +228,19 @@ fn live_returns_appended_lines() {
 }
 
 #[test]
+fn live_empty_before_first_event() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+
+    let reply = session.get("/api/live");
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["events"], serde_json::json!([]));
+    assert_eq!(body["next"], 0);
+}
+
+#[test]
 fn exports_stream_every_row() {
     let viewer = viewer_with_events();
     let session = viewer.login("admin");

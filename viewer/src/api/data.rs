@@ -263,6 +263,11 @@ pub fn live(app: &App, caller: &Caller, params: &Params) -> Reply {
     } else {
         index.entry(end).offset()
     };
+    // A day without new lines may have no file yet, and scanning would fail to open it.
+    if start == end {
+        let events = Vec::new();
+        return response::json(200, &Body { next, events });
+    }
 
     let mut events = Vec::new();
     let result = query::scan_index(&index, date, start..end, &filter, &|_| true, &mut |hit| {
