@@ -103,11 +103,22 @@ fn check(config: &Config) -> ExitCode {
             problems.push(format!("[intake] secret_file: {failure}"));
         }
     }
-    if !config.log_dir.is_dir() {
-        problems.push(format!(
-            "log folder {} does not exist; the viewer shows no events until the sensor creates it",
+    match std::fs::metadata(&config.log_dir) {
+        Ok(metadata) if metadata.is_dir() => {}
+        Ok(_) => problems.push(format!(
+            "log folder {} is not a folder; set --log-dir or [data] log_dir to the folder the \
+             sensor writes its daily logs to",
             config.log_dir.display()
-        ));
+        )),
+        Err(failure) if failure.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
+            "log folder {} does not exist; the viewer shows no events until the sensor \
+                 creates it",
+            config.log_dir.display()
+        )),
+        Err(failure) => problems.push(format!(
+            "cannot read log folder {}: {failure}",
+            config.log_dir.display()
+        )),
     }
 
     if problems.is_empty() {

@@ -116,3 +116,29 @@ fn check_reports_config_problems() {
     assert!(!unknown_key.status.success());
     assert!(String::from_utf8_lossy(&unknown_key.stderr).contains("port"));
 }
+
+#[test]
+fn check_rejects_log_dir_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let log_file = dir.path().join("2026-01-15.log");
+    std::fs::write(&log_file, "").unwrap();
+    let users = users.to_str().unwrap();
+    run(&["user", "add", "ops", "--users", users], "pw\n");
+
+    let check = run(
+        &[
+            "--check",
+            "--log-dir",
+            log_file.to_str().unwrap(),
+            "--users",
+            users,
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&check.stderr);
+
+    assert_eq!(check.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a folder"), "{stderr}");
+    assert!(!stderr.contains("does not exist"), "{stderr}");
+}
