@@ -247,9 +247,9 @@
     updateLive();
   }
 
+  // Exports stream every matching event in file order, so they take no sort or page.
   function updateExports() {
     const params = commonParams();
-    if (state.sort) params.set("sort", state.sort);
     $("export-csv").href = `/api/export.csv?${params}`;
     $("export-json").href = `/api/export.json?${params}`;
   }

@@ -187,10 +187,16 @@ pub fn pivot(app: &App, caller: &Caller, params: &Params) -> Reply {
             Some("src") => PivotKind::Src,
             Some("dst") => PivotKind::Dst,
             Some("trail") => PivotKind::Trail,
-            other => {
+            None => {
                 return Err(ParamError::new(
                     "kind",
-                    format!("expected src, dst or trail, got {:?}", other.unwrap_or("")),
+                    "is missing; give src, dst or trail",
+                ))
+            }
+            Some(other) => {
+                return Err(ParamError::new(
+                    "kind",
+                    format!("expected src, dst or trail, got {other:?}"),
                 ))
             }
         };
@@ -304,7 +310,8 @@ pub enum ExportFormat {
 }
 
 /// Handles `GET /api/export.csv` and `/api/export.json`: every matching event, in file order
-/// (dates ascending), streamed. `sort`, `offset` and `limit` do not apply.
+/// (dates ascending), streamed. The router rejects `sort`, `offset` and `limit` here, because
+/// an export has no order or page to choose.
 pub fn export(app: &Arc<App>, caller: &Caller, params: &Params, format: ExportFormat) -> Reply {
     let (dates, filter) = match range_and_filter(caller, params) {
         Ok(parsed) => parsed,

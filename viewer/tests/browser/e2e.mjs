@@ -61,6 +61,9 @@ let page;
 let profile;
 const blocked = [];
 const consoleErrors = [];
+// Requests that the server rejected with 400, such as one with an unknown parameter. The
+// "bad filter value" step sends port=http on purpose and is left out.
+const badRequests = [];
 
 function localDate(date) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -121,6 +124,9 @@ before(async () => {
   page = browser.pages()[0] ?? (await browser.newPage());
   page.setDefaultTimeout(DEADLINE_MS);
   page.on("pageerror", (error) => consoleErrors.push(`page error: ${error.message}`));
+  page.on("response", (response) => {
+    if (response.status() === 400 && !response.url().includes("port=http")) badRequests.push(response.url());
+  });
   page.on("console", (message) => {
     // Chromium logs every 4xx fetch as "Failed to load resource". The test causes a 401
     // and a 400 on purpose and checks each response in its own step.
@@ -239,8 +245,9 @@ test("trail filter narrows events", async () => {
   assert.match(href, /trail=office365/, "the export link carries the filter");
   const exported = await page.evaluate(async (url) => {
     const response = await fetch(url);
-    return { disposition: response.headers.get("Content-Disposition"), body: await response.text() };
+    return { status: response.status, disposition: response.headers.get("Content-Disposition"), body: await response.text() };
   }, href);
+  assert.equal(exported.status, 200, `GET ${href}: ${exported.body}`);
   assert.match(exported.disposition ?? "", /attachment/);
   assert.match(exported.body, /office365upgrade\.com/);
   assert.doesNotMatch(exported.body, /paulocamarao\.com/, "the export ignores the filter");
@@ -326,4 +333,5 @@ test("logout ends the session", async () => {
 test("no blocked requests or errors", () => {
   assert.deepEqual(blocked, [], "the page requested something outside the viewer");
   assert.deepEqual(consoleErrors, [], "the page logged errors (a CSP violation shows up here)");
+  assert.deepEqual(badRequests, [], "the server rejected requests of the UI");
 });
