@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use crate::http::connection::ConnectionTimeouts;
 use crate::logs::cache::DEFAULT_QUERY_TIME_LIMIT;
-use crate::net::IpNet;
+use crate::net::{parse_listen_addr, IpNet};
 
 /// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8338";
@@ -106,6 +106,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerSection {
+    #[serde(default, deserialize_with = "listen_addrs")]
     listen: Option<Vec<SocketAddr>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -308,6 +309,18 @@ fn default_fail2ban_allow() -> Vec<IpNet> {
     ]
 }
 
+/// Deserializes `[server] listen`, so that a bad entry gets the message of [`parse_listen_addr`].
+fn listen_addrs<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<SocketAddr>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    let addrs = texts
+        .iter()
+        .map(|text| parse_listen_addr(text).map_err(serde::de::Error::custom))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(addrs))
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -354,6 +367,17 @@ mod tests {
         let error = load_text("[server]\nlisten_on = [\"127.0.0.1:1\"]\n").unwrap_err();
 
         assert!(error.to_string().contains("listen_on"), "{error}");
+    }
+
+    #[test]
+    fn host_name_listen_shows_form() {
+        let error = load_text("[server]\nlisten = [\"localhost:8338\"]\n").unwrap_err();
+        let message = error.to_string();
+
+        assert!(message.contains("\"localhost:8338\""), "{message}");
+        assert!(message.contains("IP:PORT"), "{message}");
+        assert!(message.contains("0.0.0.0:8338"), "{message}");
+        assert!(message.contains("[::]:8338"), "{message}");
     }
 
     #[test]

@@ -142,3 +142,14 @@ fn check_rejects_log_dir_file() {
     assert!(stderr.contains("is not a folder"), "{stderr}");
     assert!(!stderr.contains("does not exist"), "{stderr}");
 }
+
+#[test]
+fn host_name_listen_shows_form() {
+    let output = run(&["--listen", "localhost:8338", "--check"], "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("IP:PORT"), "{stderr}");
+    assert!(stderr.contains("0.0.0.0:8338"), "{stderr}");
+    assert!(stderr.contains("[::]:8338"), "{stderr}");
+}
