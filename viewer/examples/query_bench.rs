@@ -58,10 +58,14 @@ fn main() {
     let range = format!("from={DATE}&to={DATE}");
     let cases = [
         (
-            "first page, cold (builds the index)",
+            "first page, day not indexed (reads the end of the file)",
             format!("/api/events?{range}"),
         ),
-        ("first page, warm", format!("/api/events?{range}")),
+        (
+            "total of the day (waits for the background index)",
+            format!("/api/events?{range}&limit=0"),
+        ),
+        ("first page, index built", format!("/api/events?{range}")),
         (
             "page 50 sorted by port",
             format!("/api/events?{range}&sort=-port&offset=5000"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::net::IpNet;
+use crate::net::{parse_listen_addr, IpNet};
 
 /// Web viewer for trailwatch's daily event logs, with a Maltrail-compatible API.
 #[derive(Debug, Parser)]
@@ -20,7 +20,7 @@ pub struct Cli {
     pub users: Option<PathBuf>,
 
     /// Address and port to listen on; repeat for several [default: 0.0.0.0:8338].
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_listen_addr)]
     pub listen: Vec<SocketAddr>,
 
     /// Folder of the daily logs YYYY-MM-DD.log [default: /var/log/trailwatch].

@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
-use crate::net::IpNet;
+use crate::http::connection::ConnectionTimeouts;
+use crate::logs::cache::DEFAULT_QUERY_TIME_LIMIT;
+use crate::net::{parse_listen_addr, IpNet};
 
 /// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8338";
@@ -35,6 +37,12 @@ pub struct Config {
     pub fail2ban_allow: Vec<IpNet>,
     /// Events from remote sensors, off by default.
     pub intake: IntakeConfig,
+    /// Limits on slow clients. They are not read from the file, so this is always the
+    /// default unless code (a test) sets other values.
+    pub timeouts: ConnectionTimeouts,
+    /// Time a query over several days may read logs before it fails with 503. Not read from
+    /// the file either.
+    pub query_time_limit: Duration,
 }
 
 /// The `[intake]` section: which remote sensor intakes run, and their files.
@@ -101,6 +109,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerSection {
+    #[serde(default, deserialize_with = "listen_addrs")]
     listen: Option<Vec<SocketAddr>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -219,6 +228,8 @@ impl Config {
             setup_code_file: file.data.setup_code,
             fail2ban_allow,
             intake,
+            timeouts: ConnectionTimeouts::default(),
+            query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
         })
     }
 
@@ -235,6 +246,8 @@ impl Config {
                 state_file: default_intake_state(&users_file),
                 ..IntakeConfig::default()
             },
+            timeouts: ConnectionTimeouts::default(),
+            query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
             users_file,
         }
     }
@@ -313,6 +326,18 @@ fn default_fail2ban_allow() -> Vec<IpNet> {
     ]
 }
 
+/// Deserializes `[server] listen`, so that a bad entry gets the message of [`parse_listen_addr`].
+fn listen_addrs<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<SocketAddr>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    let addrs = texts
+        .iter()
+        .map(|text| parse_listen_addr(text).map_err(serde::de::Error::custom))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(addrs))
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -359,6 +384,17 @@ mod tests {
         let error = load_text("[server]\nlisten_on = [\"127.0.0.1:1\"]\n").unwrap_err();
 
         assert!(error.to_string().contains("listen_on"), "{error}");
+    }
+
+    #[test]
+    fn host_name_listen_shows_form() {
+        let error = load_text("[server]\nlisten = [\"localhost:8338\"]\n").unwrap_err();
+        let message = error.to_string();
+
+        assert!(message.contains("\"localhost:8338\""), "{message}");
+        assert!(message.contains("IP:PORT"), "{message}");
+        assert!(message.contains("0.0.0.0:8338"), "{message}");
+        assert!(message.contains("[::]:8338"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use nix::sys::signal::{SigSet, Signal};
 use trailwatch_relay::Secret;
 
 use trailwatch_viewer::cli::{Cli, Command};
+use trailwatch_viewer::http::tls;
 use trailwatch_viewer::users::UserStore;
 use trailwatch_viewer::{setup_code, user_cmd, Config, Overrides, ViewerServer};
 
@@ -122,14 +123,9 @@ fn check(config: &Config) -> ExitCode {
         Ok(_) => {}
         Err(failure) => problems.push(failure.to_string()),
     }
-    if let Some(tls) = &config.tls {
-        for path in [&tls.cert, &tls.key] {
-            if let Err(failure) = std::fs::File::open(path) {
-                problems.push(format!(
-                    "cannot read TLS file {}: {failure}",
-                    path.display()
-                ));
-            }
+    if let Some(files) = &config.tls {
+        if let Err(failure) = tls::load(files) {
+            problems.push(failure.to_string());
         }
     }
     if let Some(secret_file) = &config.intake.secret_file {
@@ -137,11 +133,22 @@ fn check(config: &Config) -> ExitCode {
             problems.push(format!("[intake] secret_file: {failure}"));
         }
     }
-    if !config.log_dir.is_dir() {
-        problems.push(format!(
-            "log folder {} does not exist; the viewer shows no events until the sensor creates it",
+    match std::fs::metadata(&config.log_dir) {
+        Ok(metadata) if metadata.is_dir() => {}
+        Ok(_) => problems.push(format!(
+            "log folder {} is not a folder; set --log-dir or [data] log_dir to the folder the \
+             sensor writes its daily logs to",
             config.log_dir.display()
-        ));
+        )),
+        Err(failure) if failure.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
+            "log folder {} does not exist; the viewer shows no events until the sensor \
+                 creates it",
+            config.log_dir.display()
+        )),
+        Err(failure) => problems.push(format!(
+            "cannot read log folder {}: {failure}",
+            config.log_dir.display()
+        )),
     }
 
     if problems.is_empty() {

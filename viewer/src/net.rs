@@ -1,7 +1,8 @@
-//! IP networks in CIDR notation, as used for user scopes and the fail2ban allow list.
+//! IP networks in CIDR notation, as used for user scopes and the fail2ban allow list, and the
+//! listen addresses of the server.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use thiserror::Error;
@@ -18,6 +19,23 @@ pub struct IpNet {
 #[error("invalid network {text:?}: expected an IP address or CIDR such as 10.0.0.0/8 or fd00::/8")]
 pub struct IpNetError {
     pub text: String,
+}
+
+/// Reason a listen address could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "invalid listen address {text:?}: expected IP:PORT such as 0.0.0.0:8338 or [::]:8338; use \
+     127.0.0.1 or [::1] in place of localhost, because host names are not resolved"
+)]
+pub struct ListenAddrError {
+    pub text: String,
+}
+
+/// Parses a listen address `IP:PORT`, with an IPv6 address in brackets.
+pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, ListenAddrError> {
+    text.parse().map_err(|_| ListenAddrError {
+        text: text.to_string(),
+    })
 }
 
 impl IpNet {

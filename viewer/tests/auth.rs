@@ -173,6 +173,32 @@ fn rate_limit_after_five_failures() {
 }
 
 #[test]
+fn rate_limit_holds_for_parallel_logins() {
+    let viewer = TestViewer::start();
+    let addr = viewer.addr;
+
+    // All requests start together, so most of them arrive while others still verify.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                login(addr, "admin", "guess").status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let checked = statuses.iter().filter(|&&status| status == 401).count();
+    let limited = statuses.iter().filter(|&&status| status == 429).count();
+
+    // Every reserved attempt ends as a failure, so exactly five passwords are checked.
+    assert_eq!(checked, 5, "passwords checked: {statuses:?}");
+    assert_eq!(checked + limited, 20, "{statuses:?}");
+    assert_eq!(login(addr, "admin", PASSWORD).status, 429);
+}
+
+#[test]
 fn no_users_gives_503_with_command() {
     let dir = tempfile::tempdir().unwrap();
     let viewer = TestViewer::start_in(dir, |_| {});

@@ -195,3 +195,40 @@ fn check_accepts_pending_setup_code() {
     );
     assert!(String::from_utf8_lossy(&with_code.stdout).contains("/setup"));
 }
+
+#[test]
+fn check_rejects_log_dir_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let log_file = dir.path().join("2026-01-15.log");
+    std::fs::write(&log_file, "").unwrap();
+    let users = users.to_str().unwrap();
+    run(&["user", "add", "ops", "--users", users], "pw\n");
+
+    let check = run(
+        &[
+            "--check",
+            "--log-dir",
+            log_file.to_str().unwrap(),
+            "--users",
+            users,
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&check.stderr);
+
+    assert_eq!(check.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a folder"), "{stderr}");
+    assert!(!stderr.contains("does not exist"), "{stderr}");
+}
+
+#[test]
+fn host_name_listen_shows_form() {
+    let output = run(&["--listen", "localhost:8338", "--check"], "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("IP:PORT"), "{stderr}");
+    assert!(stderr.contains("0.0.0.0:8338"), "{stderr}");
+    assert!(stderr.contains("[::]:8338"), "{stderr}");
+}

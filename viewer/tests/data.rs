@@ -67,10 +67,22 @@ fn events_page_sorted_newest_first() {
     let viewer = viewer_with_events();
     let session = viewer.login("admin");
 
+    // The first request reads the end of the unindexed day and has no total yet. The index
+    // builds in the background, and a later request gets the same page with the total.
     let page = session.json("/api/events?limit=2");
     let events = page["events"].as_array().unwrap();
+    let mut indexed = session.json("/api/events?limit=2");
+    for _ in 0..100 {
+        if !indexed["total"].is_null() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        indexed = session.json("/api/events?limit=2");
+    }
 
-    assert_eq!(page["total"], 4);
+    assert!(page["total"].is_null(), "first page: {page}");
+    assert_eq!(indexed["total"], 4);
+    assert_eq!(indexed["events"], page["events"]);
     assert_eq!(events.len(), 2);
     assert!(events[0]["time"]
         .as_str()
@@ -216,6 +228,19 @@ fn live_returns_appended_lines() {
 }
 
 #[test]
+fn live_empty_before_first_event() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+
+    let reply = session.get("/api/live");
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["events"], serde_json::json!([]));
+    assert_eq!(body["next"], 0);
+}
+
+#[test]
 fn exports_stream_every_row() {
     let viewer = viewer_with_events();
     let session = viewer.login("admin");
@@ -349,4 +374,124 @@ fn listens_on_ipv6_loopback() {
     assert!(viewer.addr.is_ipv6());
     assert_eq!(reply.body, "pong");
     assert_eq!(fail2ban.status, 200);
+}
+
+#[test]
+fn network_scope_on_every_endpoint() {
+    let viewer = viewer_with_events();
+    let lan = viewer.login("lan");
+    let today = day(0);
+    let outside = "198.51.100.4";
+
+    // Today has 4 events, 3 of them involving 10.0.0.0/8; 198.51.100.4 -> .9 is outside.
+    let timeline = lan.json("/api/timeline");
+    let hourly: u64 = timeline["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| bucket["count"].as_u64().unwrap())
+        .sum();
+    let counts = lan.json(&format!("/counts?from={today}&to={today}"));
+    let live = lan.get("/api/live");
+    let source_pivot = lan.json(&format!("/api/pivot?kind=src&value={outside}"));
+    let trail_pivot = lan.json("/api/pivot?kind=trail&value=198.51.100.9");
+    let csv = lan.get("/api/export.csv");
+    let raw = lan.get(&format!("/events?date={today}"));
+    let threats = lan.get("/api/threats");
+
+    assert_eq!(hourly, 3, "timeline: {timeline}");
+    assert_eq!(counts[today.to_string()], 3, "counts: {counts}");
+    assert_eq!(live.status, 200);
+    assert!(!live.body.contains(outside), "live: {}", live.body);
+    assert_eq!(source_pivot["total"], 0, "pivot: {source_pivot}");
+    assert_eq!(trail_pivot["total"], 0, "pivot: {trail_pivot}");
+    assert!(!trail_pivot.to_string().contains(outside));
+    assert!(!csv.body.contains(outside), "csv: {}", csv.body);
+    assert_eq!(csv.body.lines().count(), 4, "csv: {}", csv.body);
+    assert!(!raw.body.contains(outside), "events: {}", raw.body);
+    assert!(!threats.body.contains(outside), "threats: {}", threats.body);
+}
+
+#[test]
+fn long_range_query_stops_at_limit() {
+    let viewer = TestViewer::start_with(|config| {
+        config.query_time_limit = std::time::Duration::ZERO;
+    });
+    viewer.write_events(&[
+        event(
+            day(-1),
+            9,
+            0,
+            "10.0.0.5",
+            "203.0.113.1",
+            "203.0.113.1",
+            "old",
+        ),
+        event(
+            day(0),
+            9,
+            0,
+            "10.0.0.5",
+            "203.0.113.1",
+            "203.0.113.1",
+            "new",
+        ),
+    ]);
+    let session = viewer.login("admin");
+    let range = format!("from={}&to={}", day(-1), day(0));
+
+    // With no time at all, a query reads its first day and stops before the second.
+    let events = session.get(&format!("/api/events?{range}&src=10.0.0.5"));
+    let threats = session.get(&format!("/api/threats?{range}"));
+    let one_day = session.get("/api/threats");
+    let export = session.get(&format!("/api/export.csv?{range}"));
+
+    assert_eq!(events.status, 503, "{}", events.body);
+    assert!(
+        events.error().contains("reading 1 of 2 days"),
+        "{}",
+        events.body
+    );
+    assert!(
+        events.error().contains("narrow the dates"),
+        "{}",
+        events.body
+    );
+    assert_eq!(threats.status, 503, "{}", threats.body);
+    assert_eq!(one_day.status, 200, "{}", one_day.body);
+    assert_eq!(export.status, 200);
+    assert_eq!(
+        export.body.lines().count(),
+        3,
+        "an export has no time limit"
+    );
+}
+
+#[test]
+fn bad_line_keeps_event_before_it() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    let cases = [
+        ("2026-01-15", &b"this is not an event\n"[..]),
+        ("2026-01-16", &b"\"2026-01-16 \xff\n"[..]),
+    ];
+
+    for (date, bad) in cases {
+        let line = |time: &str, src: &str, info: &str| {
+            format!("\"{date} {time}\" s1 {src} 49152 203.0.113.1 443 TCP IP 203.0.113.1 \"{info}\" feed\n")
+        };
+        let mut bytes = line("08:01:02.123456", "10.0.0.1", "first").into_bytes();
+        bytes.extend_from_slice(bad);
+        bytes.extend_from_slice(line("08:03:00.000001", "10.0.0.2", "second").as_bytes());
+        std::fs::write(viewer.log_dir().join(format!("{date}.log")), bytes).unwrap();
+
+        let page = session.json(&format!("/api/events?from={date}&to={date}&sort=time"));
+        let csv = session.get(&format!("/api/export.csv?from={date}&to={date}"));
+
+        assert_eq!(page["total"], 2, "{date}: {page}");
+        assert_eq!(page["events"][0]["info"], "first", "{date}: {page}");
+        assert_eq!(page["events"][1]["info"], "second", "{date}: {page}");
+        assert_eq!(csv.body.lines().count(), 3, "{date}: {}", csv.body);
+        assert!(csv.body.contains("first"), "{date}: {}", csv.body);
+    }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{get, TestViewer};
+use common::{get, request, TestViewer};
 
 #[test]
 fn traversal_attempts_get_404() {
@@ -130,4 +130,118 @@ fn unknown_routes_get_404() {
     assert_eq!(session.get("/api/nothing").status, 404);
     assert_eq!(get(viewer.addr, "/api/nothing", None).status, 404);
     assert_eq!(session.get("/api/events/..").status, 404);
+}
+
+#[test]
+fn unknown_parameters_rejected() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    // Each case: the path, the rejected parameter and an accepted one the message lists.
+    let cases = [
+        ("/api/events?date=2026-01-15", "date", "from"),
+        ("/api/events?limit=2&limt=2", "limt", "limit"),
+        ("/api/threats?limit=5", "limit", "severity"),
+        ("/api/timeline?sort=time", "sort", "to"),
+        (
+            "/api/pivot?kind=src&value=10.0.0.1&offset=1",
+            "offset",
+            "kind",
+        ),
+        ("/api/live?from=2026-01-15", "from", "after"),
+        ("/api/export.csv?sort=-time", "sort", "q"),
+        ("/api/export.json?limit=1", "limit", "src"),
+        ("/api/session?user=admin", "user", "no parameters"),
+    ];
+
+    for (path, parameter, accepted) in cases {
+        let reply = session.get(path);
+        let message = reply.error();
+
+        assert_eq!(reply.status, 400, "GET {path}: {}", reply.body);
+        assert!(
+            message.starts_with(&format!("invalid parameter {parameter}:")),
+            "GET {path}: {message}"
+        );
+        assert!(message.contains(accepted), "GET {path}: {message}");
+    }
+}
+
+#[test]
+fn every_accepted_parameter_passes() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    let range = "from=2026-01-15&to=2026-01-16";
+    let filter = "src=10.0.0.1&dst=10.0.0.2&port=53&proto=udp&type=dns&trail=x&info=y\
+                  &severity=high&q=z";
+    let paths = [
+        format!("/api/events?{range}&{filter}&offset=0&limit=10&sort=-src"),
+        format!("/api/threats?{range}&{filter}"),
+        format!("/api/timeline?{range}&{filter}"),
+        format!("/api/pivot?{range}&{filter}&kind=src&value=10.0.0.1"),
+        format!("/api/live?date=2026-01-15&after=0&{filter}"),
+        format!("/api/export.csv?{range}&{filter}"),
+        format!("/api/export.json?{range}&{filter}"),
+        "/events?date=2026-01-15".to_string(),
+        format!("/counts?{range}"),
+    ];
+
+    for path in paths {
+        let reply = session.get(&path);
+
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.body);
+    }
+}
+
+#[test]
+fn pivot_without_kind_names_it() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+
+    let reply = session.get("/api/pivot?value=10.0.0.1");
+    let message = reply.error();
+
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        message.starts_with("invalid parameter kind: is missing"),
+        "{message}"
+    );
+    assert!(message.contains("src, dst or trail"), "{message}");
+}
+
+#[test]
+fn wrong_method_gets_405() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    let cookie = format!("tw_session={}", session.token);
+    // Each case: method, path and the expected Allow header.
+    let cases = [
+        ("PUT", "/api/events", "GET"),
+        ("POST", "/api/export.csv", "GET"),
+        ("DELETE", "/api/session", "GET"),
+        ("GET", "/logout", "POST"),
+        ("GET", "/login", "POST"),
+        ("POST", "/ping", "GET"),
+        ("POST", "/static/app.js", "GET"),
+    ];
+
+    for (method, path, allow) in cases {
+        let with_session = request(viewer.addr, method, path, &[("Cookie", &cookie)], "");
+        let without_session = request(viewer.addr, method, path, &[], "");
+
+        assert_eq!(
+            with_session.status, 405,
+            "{method} {path}: {}",
+            with_session.body
+        );
+        assert_eq!(with_session.header("allow"), Some(allow), "{method} {path}");
+        assert!(
+            with_session.error().contains(allow),
+            "{method} {path}: {}",
+            with_session.body
+        );
+        assert_eq!(
+            without_session.status, 405,
+            "{method} {path} without a session"
+        );
+    }
 }

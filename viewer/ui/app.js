@@ -247,9 +247,9 @@
     updateLive();
   }
 
+  // Exports stream every matching event in file order, so they take no sort or page.
   function updateExports() {
     const params = commonParams();
-    if (state.sort) params.set("sort", state.sort);
     $("export-csv").href = `/api/export.csv?${params}`;
     $("export-json").href = `/api/export.json?${params}`;
   }
@@ -257,6 +257,7 @@
   // ---- summary cards ----
 
   async function loadSummary() {
+    const shown = commonParams().toString();
     const all = commonParams();
     all.set("limit", "1");
     const high = commonParams();
@@ -266,8 +267,22 @@
       getJson("/api/events", all),
       getJson("/api/events", high),
     ]);
-    $("stat-events").textContent = events.total.toLocaleString();
-    $("stat-high").textContent = highEvents.total.toLocaleString();
+    // A total of null means the server is still indexing the day; ask again shortly.
+    $("stat-events").textContent = formatTotal(events.total);
+    $("stat-high").textContent = formatTotal(highEvents.total);
+    if (events.total === null || highEvents.total === null) {
+      setTimeout(() => {
+        // Only for the range and filter still shown; a changed view loads its own summary.
+        if (commonParams().toString() === shown) loadSummary().catch(reportError);
+      }, TOTAL_RETRY_MS);
+    }
+  }
+
+  // Wait before asking again for a total that the server has not counted yet.
+  const TOTAL_RETRY_MS = 1000;
+
+  function formatTotal(total) {
+    return total === null ? "counting…" : total.toLocaleString();
   }
 
   // ---- timeline ----
@@ -413,12 +428,24 @@
   // ---- events ----
 
   async function loadEvents() {
+    const params = eventsParams();
+    const result = await getJson("/api/events", params);
+    renderEvents(result);
+    if (result.total === null) {
+      const shown = params.toString();
+      setTimeout(() => {
+        // Only reload the page that is still shown once its total is known.
+        if (eventsParams().toString() === shown) loadEvents().catch(reportError);
+      }, TOTAL_RETRY_MS);
+    }
+  }
+
+  function eventsParams() {
     const params = commonParams();
     params.set("offset", String(state.offset));
     params.set("limit", String(state.limit));
     params.set("sort", state.sort);
-    const result = await getJson("/api/events", params);
-    renderEvents(result);
+    return params;
   }
 
   function renderEvents(result) {
@@ -432,12 +459,14 @@
       body.append(el("tr", {}, el("td", { colspan: "11", class: "note" }, "No events match.")));
     }
 
-    const first = result.total === 0 ? 0 : result.offset + 1;
+    const first = events.length === 0 ? 0 : result.offset + 1;
     const last = result.offset + events.length;
     $("page-status").textContent =
-      `${first.toLocaleString()}–${last.toLocaleString()} of ${result.total.toLocaleString()}`;
+      `${first.toLocaleString()}–${last.toLocaleString()} of ${formatTotal(result.total)}`;
     $("page-prev").disabled = state.offset === 0;
-    $("page-next").disabled = last >= result.total;
+    // Without a total, a full page means there may be more.
+    $("page-next").disabled =
+      result.total === null ? events.length < state.limit : last >= result.total;
   }
 
   function eventRow(event) {

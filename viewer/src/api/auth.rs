@@ -30,15 +30,20 @@ pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) ->
         return response::error(503, message);
     }
 
-    if let Some(wait) = app.limiter.retry_after(info.client) {
-        let seconds = wait.as_secs().max(1);
-        log::debug!("login from {} rejected by the rate limit", info.client);
-        return response::error(
-            429,
-            format!("too many failed logins from this address; try again in {seconds} s"),
-        )
-        .with_header(header("Retry-After", &seconds.to_string()));
-    }
+    // The attempt stays reserved until it is dropped, so parallel requests count against the
+    // limit while their passwords are still being verified.
+    let attempt = match app.limiter.begin(info.client) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let seconds = wait.as_secs().max(1);
+            log::debug!("login from {} rejected by the rate limit", info.client);
+            return response::error(
+                429,
+                format!("too many failed logins from this address; try again in {seconds} s"),
+            )
+            .with_header(header("Retry-After", &seconds.to_string()));
+        }
+    };
 
     let form = match read_form(request, info, "login") {
         Ok(form) => form,
@@ -52,7 +57,7 @@ pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) ->
     let hash = user.map_or(app.decoy_hash.as_str(), |user| user.password_hash.as_str());
     let valid = users::verify_password(hash, password) && user.is_some();
     if !valid {
-        app.limiter.record_failure(info.client);
+        attempt.fail();
         warn!("failed login from {}", info.client);
         return response::error(401, "wrong user name or password");
     }
@@ -64,7 +69,7 @@ pub fn login(app: &App, request: &mut tiny_http::Request, info: &RequestInfo) ->
             return response::error(500, "cannot start a session; see the server log");
         }
     };
-    app.limiter.clear(info.client);
+    attempt.succeed();
     info!("user {name} logged in from {}", info.client);
 
     let secure = if app.tls { "; Secure" } else { "" };

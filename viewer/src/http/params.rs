@@ -72,6 +72,11 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
+    /// Iterates over the parameter names, empty values included, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     /// Parses `name` as a date `YYYY-MM-DD`.
     pub fn date(&self, name: &str) -> Result<Option<NaiveDate>, ParamError> {
         self.get(name)

@@ -7,6 +7,7 @@ use tiny_http::Method;
 
 use super::params::Params;
 use super::response::{self, Reply};
+use super::routes;
 use super::server::App;
 use super::static_files;
 use crate::api::{auth, data, maltrail, setup};
@@ -101,25 +102,16 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
         _ => {}
     }
 
-    let known = matches!(
-        (&info.method, path),
-        (Method::Post, "/logout")
-            | (
-                Method::Get,
-                "/api/session"
-                    | "/api/events"
-                    | "/api/threats"
-                    | "/api/timeline"
-                    | "/api/pivot"
-                    | "/api/live"
-                    | "/api/export.csv"
-                    | "/api/export.json"
-                    | "/events"
-                    | "/counts"
-            )
-    );
-    if !known {
+    let Some(route) = routes::find(path) else {
         return response::not_found();
+    };
+    if route.method != info.method {
+        let allowed = route.method.as_str();
+        return response::error(
+            405,
+            format!("{} is not allowed on {path}, only {allowed}", info.method),
+        )
+        .with_header(response::header("Allow", allowed));
     }
 
     let caller = match authenticate(app, info) {
@@ -139,6 +131,9 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
         Ok(params) => params,
         Err(error) => return response::error(400, error.to_string()),
     };
+    if let Err(error) = route.check_params(path, &params) {
+        return response::error(400, error.to_string());
+    }
 
     match path {
         "/logout" => auth::logout(app, &caller),

@@ -1,16 +1,17 @@
 //! The listening sockets, their worker threads, and the state that handlers share.
 
-use std::fs;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use log::{debug, info, warn};
+use log::{info, warn};
 use thiserror::Error;
 use tiny_http::SslConfig;
 
-use super::router;
-use crate::config::Config;
+use super::connection::Watchdog;
+use super::tls::{self, TlsError, TlsPem};
+use super::worker::{self, Connections};
+use crate::config::{Config, TlsFiles};
 use crate::intake::{IntakeStartError, Intakes, ReliableIntake};
 use crate::logs::cache::{IndexCache, MAX_CACHED_LINES};
 use crate::ratelimit::LoginLimiter;
@@ -19,7 +20,7 @@ use crate::users::{UserDirectory, UsersError};
 
 /// Worker threads per listening address. Requests are short apart from exports, so a few
 /// threads keep one slow download from blocking the UI.
-const WORKERS_PER_LISTENER: usize = 4;
+pub const WORKERS_PER_LISTENER: usize = 4;
 
 /// State shared by every request handler.
 #[derive(Debug)]
@@ -36,6 +37,10 @@ pub struct App {
     pub decoy_hash: String,
     /// The reliable intake behind `POST /api/intake`, `None` when it is off.
     pub intake: Option<Arc<ReliableIntake>>,
+    /// Shuts down connections that exceed `config.timeouts`.
+    pub watchdog: Watchdog,
+    /// The client connections the workers have seen and their deadlines.
+    pub connections: Connections,
 }
 
 /// Reason the server could not start.
@@ -44,10 +49,17 @@ pub enum StartError {
     #[error(transparent)]
     Users(#[from] UsersError),
 
-    #[error("cannot read TLS file {path}: {source}")]
-    TlsFile {
-        path: std::path::PathBuf,
-        source: std::io::Error,
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+
+    #[error(
+        "cannot use TLS certificate {cert} with key {key}: {message}; check that the key \
+         belongs to the certificate"
+    )]
+    TlsSetup {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+        message: String,
     },
 
     #[error(transparent)]
@@ -55,6 +67,9 @@ pub enum StartError {
 
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: SocketAddr, message: String },
+
+    #[error("cannot start the connection watchdog thread: {0}")]
+    Watchdog(std::io::Error),
 }
 
 /// A running viewer: its sockets and worker threads.
@@ -71,40 +86,36 @@ impl ViewerServer {
     pub fn start(config: Config) -> Result<ViewerServer, StartError> {
         let users = UserDirectory::open(&config.users_file)?;
         let ssl = match &config.tls {
-            Some(tls) => Some((read_file(&tls.cert)?, read_file(&tls.key)?)),
+            Some(files) => Some(tls::load(files)?),
             None => None,
         };
         let decoy_hash = crate::users::hash_password("decoy password, never accepted")?;
         let intakes = Intakes::start(&config.intake, &config.log_dir)?;
 
         let app = Arc::new(App {
-            cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES),
+            cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES)
+                .with_query_time_limit(config.query_time_limit),
             sessions: Sessions::new(config.session_lifetime),
             limiter: LoginLimiter::default(),
             users,
             tls: ssl.is_some(),
             decoy_hash,
             intake: intakes.reliable(),
+            watchdog: Watchdog::start().map_err(StartError::Watchdog)?,
+            connections: Connections::default(),
             config,
         });
 
         let mut servers = Vec::new();
         let mut addrs = Vec::new();
         for &addr in &app.config.listen {
-            let server = match &ssl {
-                Some((certificate, private_key)) => tiny_http::Server::https(
+            let server = match (&ssl, &app.config.tls) {
+                (Some(pem), Some(files)) => listen_https(addr, pem, files)?,
+                _ => tiny_http::Server::http(addr).map_err(|error| StartError::Listen {
                     addr,
-                    SslConfig {
-                        certificate: certificate.clone(),
-                        private_key: private_key.clone(),
-                    },
-                ),
-                None => tiny_http::Server::http(addr),
-            }
-            .map_err(|error| StartError::Listen {
-                addr,
-                message: error.to_string(),
-            })?;
+                    message: error.to_string(),
+                })?,
+            };
             let bound = server.server_addr().to_ip().unwrap_or(addr);
             info!(
                 "listening on {}://{bound}",
@@ -131,11 +142,14 @@ impl ViewerServer {
         }
 
         let mut workers = Vec::new();
-        for server in &servers {
+        for (server, addr) in servers.iter().zip(&addrs) {
             for _ in 0..WORKERS_PER_LISTENER {
                 let server = Arc::clone(server);
                 let app = Arc::clone(&app);
-                workers.push(std::thread::spawn(move || serve(&server, &app)));
+                let port = addr.port();
+                workers.push(std::thread::spawn(move || {
+                    worker::serve(&server, &app, port)
+                }));
             }
         }
 
@@ -171,29 +185,38 @@ impl ViewerServer {
     }
 
     /// Stops accepting requests, waits for the workers to finish their current request, then
-    /// stops the intakes and logs their final counters.
+    /// stops the intakes and logs their final counters. Requests with a body on the socket
+    /// may still run on their own threads, for at most the body timeout.
     pub fn stop(self) {
         for server in &self.servers {
             for _ in 0..WORKERS_PER_LISTENER {
                 server.unblock();
             }
         }
+        let app = Arc::clone(&self.app);
         self.wait();
+        app.watchdog.stop();
     }
 }
 
-fn serve(server: &tiny_http::Server, app: &Arc<App>) {
-    while let Ok(mut request) = server.recv() {
-        let reply = router::route(app, &mut request);
-        if let Err(error) = request.respond(reply) {
-            debug!("cannot send a response: {error}");
-        }
-    }
-}
-
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>, StartError> {
-    fs::read(path).map_err(|source| StartError::TlsFile {
-        path: path.to_path_buf(),
-        source,
+/// Listens on `addr` with TLS. tiny_http returns bind and TLS setup errors alike, so the
+/// socket is bound first to tell them apart.
+fn listen_https(
+    addr: SocketAddr,
+    pem: &TlsPem,
+    files: &TlsFiles,
+) -> Result<tiny_http::Server, StartError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|error| StartError::Listen {
+        addr,
+        message: error.to_string(),
+    })?;
+    let ssl = SslConfig {
+        certificate: pem.certificate.clone(),
+        private_key: pem.private_key.clone(),
+    };
+    tiny_http::Server::from_listener(listener, Some(ssl)).map_err(|error| StartError::TlsSetup {
+        cert: files.cert.clone(),
+        key: files.key.clone(),
+        message: error.to_string(),
     })
 }

@@ -42,6 +42,34 @@ pub enum Verdict {
 }
 
 impl Filter {
+    /// Returns whether the filter lets every event through.
+    pub fn is_empty(&self) -> bool {
+        let Filter {
+            src,
+            dst,
+            port,
+            proto,
+            trail_type,
+            trail,
+            info,
+            severity,
+            text,
+            trail_exact,
+            scope,
+        } = self;
+        src.is_none()
+            && dst.is_none()
+            && port.is_none()
+            && proto.is_none()
+            && trail_type.is_none()
+            && trail.is_none()
+            && info.is_none()
+            && severity.is_none()
+            && text.is_none()
+            && trail_exact.is_none()
+            && scope.is_empty()
+    }
+
     /// Checks the fields an index entry carries.
     pub fn check_entry(&self, entry: &Entry) -> Verdict {
         let mut verdict = Verdict::Accept;

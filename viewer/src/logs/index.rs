@@ -80,7 +80,8 @@ impl DayIndex {
         self.chunks.iter().flat_map(|chunk| chunk.iter())
     }
 
-    /// Returns the byte range of line `index`, including its newline.
+    /// Returns the byte range from line `index` to the next indexed line. The range includes
+    /// the line's newline and any skipped lines that follow it.
     pub fn line_range(&self, index: usize) -> (u64, u64) {
         let start = self.entry(index).offset();
         let end = if index + 1 < self.len {

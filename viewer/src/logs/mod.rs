@@ -10,3 +10,4 @@ pub mod query;
 pub mod reader;
 pub mod record;
 pub mod severity;
+pub mod tail;

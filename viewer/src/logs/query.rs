@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use thiserror::Error;
@@ -31,6 +32,16 @@ pub enum QueryError {
 
     #[error("a log file was replaced during the query; run it again")]
     Changed,
+
+    #[error(
+        "the query stopped after reading {done} of {days} days for {seconds} s; narrow the \
+         dates or add a filter"
+    )]
+    TimedOut {
+        done: usize,
+        days: usize,
+        seconds: u64,
+    },
 }
 
 /// One matching event handed to a scan's visitor.
@@ -46,7 +57,8 @@ pub struct Hit<'a, 'b> {
 
 /// Calls `visit` for each event of `dates` (in the given order, each day in file order) that
 /// passes `filter`. `wants_line` returns for an entry whether the visitor needs its line even
-/// when the filter does not. The scan stops early when `visit` returns `Break`.
+/// when the filter does not. The scan stops early when `visit` returns `Break`, and fails
+/// with [`QueryError::TimedOut`] when the days take longer than the cache's query time limit.
 pub fn scan(
     cache: &IndexCache,
     dates: &[NaiveDate],
@@ -54,7 +66,36 @@ pub fn scan(
     wants_line: &dyn Fn(&Entry) -> bool,
     visit: &mut dyn FnMut(Hit) -> ControlFlow<()>,
 ) -> Result<(), QueryError> {
-    for &date in dates {
+    scan_within(
+        cache,
+        dates,
+        filter,
+        wants_line,
+        visit,
+        Some(cache.query_time_limit()),
+    )
+}
+
+/// Scans like [`scan`], with `limit` in place of the cache's time limit, `None` for no limit.
+pub fn scan_within(
+    cache: &IndexCache,
+    dates: &[NaiveDate],
+    filter: &Filter,
+    wants_line: &dyn Fn(&Entry) -> bool,
+    visit: &mut dyn FnMut(Hit) -> ControlFlow<()>,
+    limit: Option<Duration>,
+) -> Result<(), QueryError> {
+    let started = Instant::now();
+    for (done, &date) in dates.iter().enumerate() {
+        if let Some(limit) = limit {
+            if done > 0 && started.elapsed() > limit {
+                return Err(QueryError::TimedOut {
+                    done,
+                    days: dates.len(),
+                    seconds: limit.as_secs(),
+                });
+            }
+        }
         let index = cache.get(date)?;
         if index.is_empty() {
             continue;

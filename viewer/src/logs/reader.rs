@@ -52,7 +52,13 @@ pub fn read_lines(
         file.read_exact_at(buffer, window_start)?;
         for &line_index in &wanted[position..last] {
             let (start, end) = index.line_range(line_index);
-            let bytes = &buffer[(start - window_start) as usize..(end - window_start) as usize];
+            let range = &buffer[(start - window_start) as usize..(end - window_start) as usize];
+            // The range runs to the next indexed line, so it also contains any skipped lines
+            // that follow this one. Only the bytes up to the first newline belong to it.
+            let bytes = match memchr::memchr(b'\n', range) {
+                Some(newline) => &range[..newline],
+                None => range,
+            };
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
             };

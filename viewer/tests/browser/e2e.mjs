@@ -51,12 +51,19 @@ const DEMO_TRAILS = [
 // image's error handler would set window.__xss.
 const HOSTILE_TRAIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
 const HOSTILE_SOURCE = "192.168.1.66";
+// The same kind of markup in the info text (as a user agent or host name from traffic would
+// bring it) and in the sensor name; their handlers would set window.__xss to 3 or 4.
+const HOSTILE_INFO = 'agent <img src=x onerror="window.__xss=3"> (malware)';
+const HOSTILE_SENSOR = '<img/src=x/onerror=window.__xss=4>';
 
 let browser;
 let page;
 let profile;
 const blocked = [];
 const consoleErrors = [];
+// Requests that the server rejected with 400, such as one with an unknown parameter. The
+// "bad filter value" step sends port=http on purpose and is left out.
+const badRequests = [];
 
 function localDate(date) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -95,7 +102,7 @@ before(async () => {
   mkdirSync(OUT_DIR, { recursive: true });
   appendFileSync(
     join(LOG_DIR, `${DEMO_DATE}.log`),
-    logLine([`${DEMO_DATE} 12:00:20.000000`, "e2e", HOSTILE_SOURCE, "40000", "198.51.100.7", "80", "TCP", "URL", HOSTILE_TRAIL, "hostile check (malware)", "(static)"]),
+    logLine([`${DEMO_DATE} 12:00:20.000000`, HOSTILE_SENSOR, HOSTILE_SOURCE, "40000", "198.51.100.7", "80", "TCP", "URL", HOSTILE_TRAIL, HOSTILE_INFO, "(static)"]),
   );
 
   profile = mkdtempSync(join(tmpdir(), "tw-e2e-profile-"));
@@ -117,6 +124,9 @@ before(async () => {
   page = browser.pages()[0] ?? (await browser.newPage());
   page.setDefaultTimeout(DEADLINE_MS);
   page.on("pageerror", (error) => consoleErrors.push(`page error: ${error.message}`));
+  page.on("response", (response) => {
+    if (response.status() === 400 && !response.url().includes("port=http")) badRequests.push(response.url());
+  });
   page.on("console", (message) => {
     // Chromium logs every 4xx fetch as "Failed to load resource". The test causes a 401
     // and a 400 on purpose and checks each response in its own step.
@@ -175,6 +185,15 @@ test("demo day shows the indicators", async () => {
   assert.ok((await page.$$("#threats-table tbody svg.sparkline polyline")).length >= DEMO_TRAILS.length, "threat rows lack sparklines");
 
   const rows = (await page.$$("#events-table tbody tr")).length;
+  // The first response for an unindexed day has no total; the card and the pager show
+  // "counting…" until the UI asks again.
+  await page.waitForFunction(
+    () => !document.querySelector("#stat-events").textContent.includes("counting")
+      && !document.querySelector("#page-status").textContent.includes("counting"),
+    null,
+    { timeout: DEADLINE_MS },
+  );
+  assert.match(await page.textContent("#page-status"), new RegExp(`^1–${rows} of ${rows}$`));
   const total = Number((await page.textContent("#stat-events")).replace(/\D/g, ""));
   assert.equal(total, rows, "the events card must count every row of this one-page day");
   assert.ok(total >= DEMO_TRAILS.length + 1, `expected at least ${DEMO_TRAILS.length + 1} events, card says ${total}`);
@@ -194,6 +213,8 @@ test("hostile trail renders as text", async () => {
   assert.equal((await page.$$("main tbody img, main tbody script, aside tbody img")).length, 0, "markup from a trail became elements");
   const cells = await tableTexts("#events-table tbody td.trail");
   assert.ok(cells.includes(HOSTILE_TRAIL), "the hostile trail is shown verbatim");
+  const rowText = await page.evaluate(() => document.querySelector("#events-table tbody").textContent);
+  assert.ok(rowText.includes(HOSTILE_INFO), "the hostile info is shown verbatim");
 });
 
 test("bad filter value shows error", async () => {
@@ -224,8 +245,9 @@ test("trail filter narrows events", async () => {
   assert.match(href, /trail=office365/, "the export link carries the filter");
   const exported = await page.evaluate(async (url) => {
     const response = await fetch(url);
-    return { disposition: response.headers.get("Content-Disposition"), body: await response.text() };
+    return { status: response.status, disposition: response.headers.get("Content-Disposition"), body: await response.text() };
   }, href);
+  assert.equal(exported.status, 200, `GET ${href}: ${exported.body}`);
   assert.match(exported.disposition ?? "", /attachment/);
   assert.match(exported.body, /office365upgrade\.com/);
   assert.doesNotMatch(exported.body, /paulocamarao\.com/, "the export ignores the filter");
@@ -311,4 +333,5 @@ test("logout ends the session", async () => {
 test("no blocked requests or errors", () => {
   assert.deepEqual(blocked, [], "the page requested something outside the viewer");
   assert.deepEqual(consoleErrors, [], "the page logged errors (a CSP violation shows up here)");
+  assert.deepEqual(badRequests, [], "the server rejected requests of the UI");
 });

@@ -1,0 +1,292 @@
+//! The viewer binary over HTTPS with a self-signed certificate from Debian's openssl, and
+//! curl as the TLS client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use trailwatch_viewer::users::{hash_password, User, UserStore};
+
+const PASSWORD: &str = "tls-test-password";
+
+/// Writes `cert.pem` and `key.pem` (PKCS#8 P-256) for 127.0.0.1 into `dir`.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let output = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl not found; install Debian's openssl package");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (cert, key)
+}
+
+/// Writes a users file with `admin` and a config for 127.0.0.1:0, with TLS when given.
+fn write_config(dir: &Path, tls: Option<(&Path, &Path)>) -> PathBuf {
+    let users = dir.join("users.toml");
+    let mut store = UserStore::default();
+    store.upsert(User {
+        name: "admin".to_string(),
+        password_hash: hash_password(PASSWORD).unwrap(),
+        read_only: false,
+        networks: vec![],
+    });
+    store.save(&users).unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+
+    let mut text = "[server]\nlisten = [\"127.0.0.1:0\"]\n".to_string();
+    if let Some((cert, key)) = tls {
+        text.push_str(&format!("tls_cert = {cert:?}\ntls_key = {key:?}\n"));
+    }
+    text.push_str(&format!(
+        "[data]\nlog_dir = {:?}\nusers = {users:?}\n",
+        dir.join("logs")
+    ));
+    let config = dir.join("viewer.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// A viewer process and the lines it logged so far.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    url: String,
+    log: Vec<String>,
+}
+
+impl Running {
+    /// Starts the binary on `config` and waits for its "listening on" line.
+    fn start(config: &Path) -> Running {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch-viewer"))
+            .arg("-c")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+
+        let mut log = Vec::new();
+        let url = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("viewer did not start; log: {log:#?}"));
+            log.push(line.clone());
+            if let Some((_, url)) = line.split_once("listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        Running {
+            child,
+            lines,
+            url,
+            log,
+        }
+    }
+
+    /// Stops the process with SIGTERM and returns everything it logged.
+    fn stop(mut self) -> String {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "viewer exited with {status}");
+        self.log.extend(self.lines.try_iter());
+        self.log.join("\n")
+    }
+}
+
+/// Runs curl with `args` and returns its output, headers included.
+fn curl(args: &[&str]) -> String {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--include", "--max-time", "30"])
+        .args(["--noproxy", "*"])
+        .args(args)
+        .output()
+        .expect("curl not found; install Debian's curl package");
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn set_cookie(response: &str) -> String {
+    response
+        .lines()
+        .find(|line| line.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no Set-Cookie in {response}"))
+        .to_string()
+}
+
+#[test]
+fn https_login_sets_secure_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let config = write_config(dir.path(), Some((&cert, &key)));
+    let viewer = Running::start(&config);
+    let cacert = cert.to_str().unwrap();
+    let form = format!("username=admin&password={PASSWORD}");
+
+    let login = curl(&[
+        "--cacert",
+        cacert,
+        "--data",
+        &form,
+        &format!("{}/login", viewer.url),
+    ]);
+    let cookie = set_cookie(&login);
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("Set-Cookie: ");
+    let session = curl(&[
+        "--cacert",
+        cacert,
+        "--cookie",
+        token,
+        &format!("{}/api/session", viewer.url),
+    ]);
+    let log = viewer.stop();
+
+    assert!(viewer_url_is_https(&log), "log: {log}");
+    assert!(login.starts_with("HTTP/1.1 303"), "login: {login}");
+    assert!(cookie.contains("; Secure"), "cookie: {cookie}");
+    assert!(cookie.contains("HttpOnly"), "cookie: {cookie}");
+    assert!(session.starts_with("HTTP/1.1 200"), "session: {session}");
+    assert!(session.contains("\"user\":\"admin\""), "session: {session}");
+    assert!(
+        !log.contains("plain HTTP"),
+        "TLS start warned about plain HTTP: {log}"
+    );
+}
+
+fn viewer_url_is_https(log: &str) -> bool {
+    log.contains("listening on https://127.0.0.1:")
+}
+
+#[test]
+fn plain_http_start_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), None);
+    let viewer = Running::start(&config);
+    let form = format!("username=admin&password={PASSWORD}");
+
+    let login = curl(&["--data", &form, &format!("{}/login", viewer.url)]);
+    let log = viewer.stop();
+
+    assert!(login.starts_with("HTTP/1.1 303"), "login: {login}");
+    assert!(!set_cookie(&login).contains("Secure"), "login: {login}");
+    assert!(log.contains("WARN"), "log: {log}");
+    assert!(log.contains("serving plain HTTP"), "log: {log}");
+}
+
+/// Starts the binary and returns its output; it is expected to fail at start.
+fn start_failing(config: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch-viewer"))
+        .arg("-c")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("the viewer started with bad TLS files");
+}
+
+#[test]
+fn bad_tls_files_name_file_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let sec1 = dir.path().join("sec1.pem");
+    let converted = Command::new("openssl")
+        .args(["ec", "-in"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&sec1)
+        .output()
+        .unwrap();
+    assert!(converted.status.success());
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.pem");
+
+    // (certificate, key, file named in the error, words of the fix)
+    let cases = [
+        (&key, &key, &key, "certificate chain"),
+        (&cert, &sec1, &sec1, "openssl pkcs8 -topk8"),
+        (&cert, &garbage, &garbage, "openssl pkcs8 -topk8"),
+        (&cert, &cert, &cert, "openssl pkcs8 -topk8"),
+        (&missing, &key, &missing, "No such file"),
+    ];
+    for (cert_file, key_file, named, fix) in cases {
+        let config = write_config(dir.path(), Some((cert_file, key_file)));
+        let started = start_failing(&config);
+        let stderr = String::from_utf8_lossy(&started.stderr).into_owned();
+        let checked = Command::new(env!("CARGO_BIN_EXE_trailwatch-viewer"))
+            .arg("-c")
+            .arg(&config)
+            .arg("--check")
+            .output()
+            .unwrap();
+        let check_stderr = String::from_utf8_lossy(&checked.stderr).into_owned();
+        let named = named.to_str().unwrap();
+
+        assert!(
+            !started.status.success(),
+            "started with {cert_file:?}, {key_file:?}"
+        );
+        assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+        assert!(stderr.contains(named), "expected {named} in: {stderr}");
+        assert!(stderr.contains(fix), "expected {fix:?} in: {stderr}");
+        assert!(
+            !checked.status.success(),
+            "--check passed {cert_file:?}, {key_file:?}"
+        );
+        assert!(
+            check_stderr.contains(named),
+            "expected {named} in: {check_stderr}"
+        );
+    }
+}
