@@ -36,6 +36,14 @@ fn ping(addr: SocketAddr) -> std::io::Result<String> {
     Ok(reply)
 }
 
+/// Waits until tiny_http has taken up the connections just opened. Its thread pool queues a
+/// connection that arrives while idle threads have not yet woken for earlier ones, and a
+/// queued connection waits until a thread is free, so a request sent in the same burst as
+/// long-lived connections would wait for them.
+fn settle_tiny_http_pool() {
+    thread::sleep(Duration::from_secs(1));
+}
+
 /// Sends one byte on every stream every `interval` until the returned flag is set.
 fn drip(
     mut streams: Vec<TcpStream>,
@@ -68,6 +76,7 @@ fn byte_dripping_bodies_block_nobody() {
     // A byte every 2 s stays under the 10 s read timeout, so only serving these requests off
     // the worker threads lets the ping through before the 30 s body deadline.
     let (stop, dripper) = drip(slow, Duration::from_secs(2));
+    settle_tiny_http_pool();
 
     let started = Instant::now();
     let reply = ping(viewer.addr);
@@ -192,6 +201,7 @@ fn stalled_export_reader_dropped() {
     }
 
     // Every worker is stuck writing until the 1 s write timeout drops its client.
+    settle_tiny_http_pool();
     let reply = ping(viewer.addr).expect("GET /ping got no response behind stalled exports");
     assert!(reply.ends_with("pong"), "response: {reply}");
 
@@ -199,6 +209,9 @@ fn stalled_export_reader_dropped() {
     // last may still be sending when this reads, so that client can get the whole export.
     let mut reset = 0;
     for mut stream in stalled {
+        // Loopback segments are larger than the small buffer, which makes the kernel drop and
+        // resend them with growing delays, so reading the complete export needs it larger.
+        setsockopt(&stream, sockopt::RcvBuf, &(4 << 20)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();

@@ -15,7 +15,9 @@
 //!
 //! NOTE: a connection whose first request head never completes has no timeout, because
 //! tiny_http reads heads on its own threads before any worker sees the socket. Each such
-//! client holds one tiny_http thread, not a worker.
+//! client holds one tiny_http thread, not a worker. tiny_http's pool starts another thread
+//! for a new connection only when none is idle, so connections arriving in a burst behind
+//! such clients can wait in its queue until one of them ends.
 
 use std::fs;
 use std::io;
