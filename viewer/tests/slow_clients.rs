@@ -37,8 +37,8 @@ fn ping(addr: SocketAddr) -> std::io::Result<String> {
 }
 
 /// Waits until tiny_http has taken up the connections just opened. Its thread pool queues a
-/// connection that arrives while idle threads have not yet woken for earlier ones, and a
-/// queued connection waits until a thread is free, so a request sent in the same burst as
+/// connection that arrives while idle threads have not yet woken for earlier ones. A queued
+/// connection waits until a thread is free, so a request sent in the same burst as
 /// long-lived connections would wait for them.
 fn settle_tiny_http_pool() {
     thread::sleep(Duration::from_secs(1));
