@@ -207,7 +207,7 @@ fn stalled_export_reader_dropped() {
 
     // The server resets a connection whose client stopped reading. The worker that was free
     // last may still be sending when this reads, so that client can get the whole export.
-    let mut reset = 0;
+    let mut dropped = 0;
     for mut stream in stalled {
         // Loopback segments are larger than the small buffer, which makes the kernel drop and
         // resend them with growing delays, so reading the complete export needs it larger.
@@ -216,15 +216,18 @@ fn stalled_export_reader_dropped() {
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
         let mut received = Vec::new();
+        // A reset, or seldom a close, before the chunked body's last chunk: the server
+        // dropped this client.
         match stream.read_to_end(&mut received) {
-            Err(error) if error.kind() == ErrorKind::ConnectionReset => reset += 1,
-            Ok(_) => assert!(received.ends_with(b"\r\n0\r\n\r\n"), "export cut short"),
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => dropped += 1,
+            Ok(_) if !received.ends_with(b"\r\n0\r\n\r\n") => dropped += 1,
+            Ok(_) => {}
             Err(error) => panic!("reading a stalled export failed: {error}"),
         }
     }
     assert!(
-        reset >= WORKERS_PER_LISTENER,
-        "only {reset} of {} stalled clients were dropped",
+        dropped >= WORKERS_PER_LISTENER,
+        "only {dropped} of {} stalled clients were dropped",
         WORKERS_PER_LISTENER + 1
     );
 }
