@@ -36,6 +36,14 @@ fn ping(addr: SocketAddr) -> std::io::Result<String> {
     Ok(reply)
 }
 
+/// Waits until tiny_http has taken up the connections just opened. Its thread pool queues a
+/// connection that arrives while idle threads have not yet woken for earlier ones. A queued
+/// connection waits until a thread is free, so a request sent in the same burst as
+/// long-lived connections would wait for them.
+fn settle_tiny_http_pool() {
+    thread::sleep(Duration::from_secs(1));
+}
+
 /// Sends one byte on every stream every `interval` until the returned flag is set.
 fn drip(
     mut streams: Vec<TcpStream>,
@@ -68,6 +76,7 @@ fn byte_dripping_bodies_block_nobody() {
     // A byte every 2 s stays under the 10 s read timeout, so only serving these requests off
     // the worker threads lets the ping through before the 30 s body deadline.
     let (stop, dripper) = drip(slow, Duration::from_secs(2));
+    settle_tiny_http_pool();
 
     let started = Instant::now();
     let reply = ping(viewer.addr);
@@ -192,26 +201,33 @@ fn stalled_export_reader_dropped() {
     }
 
     // Every worker is stuck writing until the 1 s write timeout drops its client.
+    settle_tiny_http_pool();
     let reply = ping(viewer.addr).expect("GET /ping got no response behind stalled exports");
     assert!(reply.ends_with("pong"), "response: {reply}");
 
     // The server resets a connection whose client stopped reading. The worker that was free
     // last may still be sending when this reads, so that client can get the whole export.
-    let mut reset = 0;
+    let mut dropped = 0;
     for mut stream in stalled {
+        // Loopback segments are larger than the small buffer, which makes the kernel drop and
+        // resend them with growing delays, so reading the complete export needs it larger.
+        setsockopt(&stream, sockopt::RcvBuf, &(4 << 20)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
         let mut received = Vec::new();
+        // A reset, or seldom a close, before the chunked body's last chunk: the server
+        // dropped this client.
         match stream.read_to_end(&mut received) {
-            Err(error) if error.kind() == ErrorKind::ConnectionReset => reset += 1,
-            Ok(_) => assert!(received.ends_with(b"\r\n0\r\n\r\n"), "export cut short"),
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => dropped += 1,
+            Ok(_) if !received.ends_with(b"\r\n0\r\n\r\n") => dropped += 1,
+            Ok(_) => {}
             Err(error) => panic!("reading a stalled export failed: {error}"),
         }
     }
     assert!(
-        reset >= WORKERS_PER_LISTENER,
-        "only {reset} of {} stalled clients were dropped",
+        dropped >= WORKERS_PER_LISTENER,
+        "only {dropped} of {} stalled clients were dropped",
         WORKERS_PER_LISTENER + 1
     );
 }

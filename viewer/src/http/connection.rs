@@ -1,6 +1,6 @@
 //! Timeouts and a body deadline for the TCP connection behind each tiny_http request.
 //!
-//! tiny_http 0.12 sets no timeouts on the sockets it accepts and does not expose them, so a
+//! tiny_http 0.12 sets no timeouts on the sockets it accepts and does not expose them. So a
 //! client that sends a body one byte at a time, or stops reading a response, blocks the thread
 //! serving it for as long as it likes. Setting `SO_RCVTIMEO` on the listening socket does not
 //! help: accepted sockets inherit it, but Linux also applies it to `accept(2)`, which then
@@ -15,7 +15,9 @@
 //!
 //! NOTE: a connection whose first request head never completes has no timeout, because
 //! tiny_http reads heads on its own threads before any worker sees the socket. Each such
-//! client holds one tiny_http thread, not a worker.
+//! client holds one tiny_http thread, not a worker. tiny_http's pool starts another thread
+//! for a new connection only when none is idle, so connections arriving in a burst behind
+//! such clients can wait in its queue until one of them ends.
 
 use std::fs;
 use std::io;

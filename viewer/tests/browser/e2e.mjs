@@ -51,8 +51,8 @@ const DEMO_TRAILS = [
 // image's error handler would set window.__xss.
 const HOSTILE_TRAIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
 const HOSTILE_SOURCE = "192.168.1.66";
-// The same kind of markup in the info text (as a user agent or host name from traffic would
-// bring it) and in the sensor name; their handlers would set window.__xss to 3 or 4.
+// The same kind of markup in the info text, as a user agent or host name from traffic would
+// bring it, and in the sensor name. Their handlers would set window.__xss to 3 or 4.
 const HOSTILE_INFO = 'agent <img src=x onerror="window.__xss=3"> (malware)';
 const HOSTILE_SENSOR = '<img/src=x/onerror=window.__xss=4>';
 
@@ -186,7 +186,7 @@ test("demo day shows the indicators", async () => {
 
   const rows = (await page.$$("#events-table tbody tr")).length;
   // The first response for an unindexed day has no total; the card and the pager show
-  // "counting…" until the UI asks again.
+  // "counting…" until the UI requests the total again.
   await page.waitForFunction(
     () => !document.querySelector("#stat-events").textContent.includes("counting")
       && !document.querySelector("#page-status").textContent.includes("counting"),
