@@ -186,22 +186,31 @@ class Guest:
             connection.close()
 
     def viewer_events(self, cookie, date):
-        """Returns the total of GET /api/events for one date, or None when the request fails."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
-        try:
-            connection.request("GET", f"/api/events?from={date}&to={date}&limit=5",
-                               headers={"Cookie": cookie})
-            response = connection.getresponse()
-            body = response.read()
-            if response.status != 200:
-                log(f"/api/events: HTTP {response.status}: {body[:200]!r}")
+        """Returns the total of GET /api/events for one date, or None when the request fails.
+
+        The viewer answers the first request for a day it has not indexed yet from the end of
+        the file with a null total, and the next request waits for the index, so a null total
+        is asked for once more."""
+        for _ in range(2):
+            connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+            try:
+                connection.request("GET", f"/api/events?from={date}&to={date}&limit=5",
+                                   headers={"Cookie": cookie})
+                response = connection.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    log(f"/api/events: HTTP {response.status}: {body[:200]!r}")
+                    return None
+                total = json.loads(body)["total"]
+            except (OSError, ValueError, KeyError) as error:
+                log(f"/api/events: {error}")
                 return None
-            return json.loads(body)["total"]
-        except (OSError, ValueError, KeyError) as error:
-            log(f"/api/events: {error}")
-            return None
-        finally:
-            connection.close()
+            finally:
+                connection.close()
+            if total is not None:
+                return total
+        log("/api/events: the total stayed null on a second request")
+        return None
 
     def frames_sent_by_guest(self):
         count = 0
