@@ -188,9 +188,9 @@ class Guest:
     def viewer_events(self, cookie, date):
         """Returns the total of GET /api/events for one date, or None when the request fails.
 
-        The viewer answers the first request for a day it has not indexed yet from the end of
-        the file with a null total, and the next request waits for the index, so a null total
-        is asked for once more."""
+        For a day it has not indexed yet, the viewer serves the first request from the end of
+        the file with a null total. The next request waits for the index, so a null total is
+        requested once more."""
         for _ in range(2):
             connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
             try:
