@@ -6,6 +6,7 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
 use crate::util::RefinedTcpStream;
@@ -36,6 +37,18 @@ pub struct ClientConnection {
     secure: bool,
 }
 
+/// trailwatch: maximum length of the request line and of each header line, CRLF included.
+/// Apache's `LimitRequestLine` and `LimitRequestFieldSize` default to about the same.
+pub const MAX_LINE_LEN: usize = 8 * 1024;
+
+/// trailwatch: maximum length of a whole request head, request line and headers included.
+pub const MAX_HEAD_LEN: usize = 64 * 1024;
+
+/// trailwatch: maximum time from the first byte of a request head to its end. A socket read
+/// timeout bounds each wait for a byte, and this bounds a client that sends one byte just
+/// before every timeout.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
@@ -44,6 +57,23 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// trailwatch: the request line is longer than `MAX_LINE_LEN`.
+    RequestLineTooLong,
+    /// trailwatch: a header line is longer than `MAX_LINE_LEN`, or the head is longer than
+    /// `MAX_HEAD_LEN`.
+    HeadTooLarge(HTTPVersion),
+    /// trailwatch: the head took longer than `HEAD_TIMEOUT`.
+    HeadTimedOut,
+}
+
+/// trailwatch: reason a line of the request head could not be read.
+#[derive(Debug)]
+enum LineError {
+    Io(IoError),
+    /// No CRLF came within the allowed length.
+    TooLong,
+    /// The head's deadline passed.
+    TimedOut,
 }
 
 impl ClientConnection {
@@ -77,22 +107,44 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// trailwatch: fails with `LineError::TooLong` once `max_len` bytes came without a CRLF,
+    /// so that a client cannot make the line buffer grow without bound, and with
+    /// `LineError::TimedOut` when a byte arrives after `HEAD_TIMEOUT` from `head_started`.
+    /// Sets `head_started` when the head's first byte arrives.
+    fn read_next_line(
+        &mut self,
+        max_len: usize,
+        head_started: &mut Option<Instant>,
+    ) -> Result<AsciiString, LineError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
         loop {
+            if buf.len() >= max_len {
+                return Err(LineError::TooLong);
+            }
+
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(b) => b.map_err(LineError::Io)?,
+                None => {
+                    let eof = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
+                    return Err(LineError::Io(eof));
+                }
             };
+
+            let started = *head_started.get_or_insert_with(Instant::now);
+            if started.elapsed() > HEAD_TIMEOUT {
+                return Err(LineError::TimedOut);
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| {
+                    LineError::Io(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
+                });
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -104,10 +156,20 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        // trailwatch: bytes of the head that may still come before it is too large.
+        let mut head_left = MAX_HEAD_LEN;
+        let mut head_started = None;
+
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = match self.read_next_line(MAX_LINE_LEN, &mut head_started) {
+                    Ok(line) => line,
+                    Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
+                    Err(LineError::TooLong) => return Err(ReadError::RequestLineTooLong),
+                    Err(LineError::TimedOut) => return Err(ReadError::HeadTimedOut),
+                };
+                head_left -= line.len() + 2;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +180,16 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let max_len = MAX_LINE_LEN.min(head_left);
+                    let line = match self.read_next_line(max_len, &mut head_started) {
+                        Ok(line) => line,
+                        Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
+                        Err(LineError::TooLong) => return Err(ReadError::HeadTooLarge(version)),
+                        Err(LineError::TimedOut) => return Err(ReadError::HeadTimedOut),
+                    };
+                    // trailwatch: the limit above keeps the line and its CRLF within what is
+                    // left of the head.
+                    head_left = head_left.saturating_sub(line.len() + 2);
 
                     if line.is_empty() {
                         break;
@@ -221,6 +292,33 @@ impl Iterator for ClientConnection {
                 }
 
                 Err(ReadError::ReadIoError(_)) => return None,
+
+                // trailwatch: the rest of the over-long head is never read, so the connection
+                // cannot go on.
+                Err(ReadError::RequestLineTooLong) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(414));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None;
+                }
+
+                Err(ReadError::HeadTooLarge(ver)) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(431));
+                    response.raw_print(writer, ver, &[], false, None).ok();
+                    return None;
+                }
+
+                Err(ReadError::HeadTimedOut) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(408));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None;
+                }
 
                 Ok(rq) => rq,
             };

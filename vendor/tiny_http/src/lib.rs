@@ -99,7 +99,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -130,6 +130,40 @@ mod util;
 /// Destroying this object will immediately close the listening socket and the reading
 ///  part of all the client's connections. Requests that have already been returned by
 ///  the `recv()` function will not close and the responses will be transferred to the client.
+/// trailwatch: maximum connections open at once. A connection accepted beyond it is closed
+/// at once, because every open connection holds a thread, even one that sends nothing.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// trailwatch: pause after an accept error other than a timeout, so that a lasting error such
+/// as `EMFILE` does not spin the accept thread.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// trailwatch: whether an accept error is the listening socket's receive timeout expiring.
+fn is_accept_timeout(error: &IoError) -> bool {
+    matches!(
+        error.kind(),
+        IoErrorKind::WouldBlock | IoErrorKind::TimedOut | IoErrorKind::Interrupted
+    )
+}
+
+/// trailwatch: counts a connection as open until its task ends.
+struct ConnectionGuard {
+    open: Arc<AtomicUsize>,
+}
+
+impl ConnectionGuard {
+    fn new(open: &Arc<AtomicUsize>) -> ConnectionGuard {
+        open.fetch_add(1, Relaxed);
+        ConnectionGuard { open: open.clone() }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Relaxed);
+    }
+}
+
 pub struct Server {
     // should be false as long as the server exists
     // when set to true, all the subtasks will close within a few hundreds ms
@@ -289,10 +323,20 @@ impl Server {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
 
+            // trailwatch: connections open now, each holding a thread of the pool.
+            let open_connections = Arc::new(AtomicUsize::new(0));
+            let mut failing_since_success = false;
+
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
                 let new_client = match server.accept() {
+                    Ok((sock, _)) if open_connections.load(Relaxed) >= MAX_CONNECTIONS => {
+                        log::debug!("{} connections open, closing a new one", MAX_CONNECTIONS);
+                        drop(sock);
+                        continue;
+                    }
                     Ok((sock, _)) => {
+                        failing_since_success = false;
                         use util::RefinedTcpStream;
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
@@ -320,7 +364,9 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        let connection = ConnectionGuard::new(&open_connections);
                         tasks_pool.spawn(Box::new(move || {
+                            let _connection = &connection;
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -338,10 +384,19 @@ impl Server {
                         }));
                     }
 
+                    // trailwatch: the released code ended the accept thread on any error,
+                    // so the server stopped for good on a timeout set on the listening
+                    // socket or on a passing shortage of file descriptors. Errors now wait
+                    // a moment and accept again.
+                    Err(e) if is_accept_timeout(&e) => continue,
                     Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        if failing_since_success {
+                            log::debug!("Error accepting new client: {}", e);
+                        } else {
+                            log::error!("Error accepting new client: {}; retrying", e);
+                        }
+                        failing_since_success = true;
+                        thread::sleep(ACCEPT_RETRY_DELAY);
                     }
                 }
             }

@@ -3,6 +3,9 @@ use std::io::Result as IoResult;
 use std::sync::mpsc::channel;
 use std::sync::mpsc::{Receiver, Sender};
 
+/// Bytes read at a time when the rest of an unread body is discarded.
+const DRAIN_BUFFER_LEN: usize = 8 * 1024;
+
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
 ///
 /// If the limit is reached, it returns EOF. If the limit is not reached
@@ -66,10 +69,14 @@ where
     fn drop(&mut self) {
         let mut remaining_to_read = self.size;
 
+        // trailwatch: the remaining size comes from the client's Content-Length, so the
+        // discarded bytes go through a fixed buffer. Allocating the whole remainder made one
+        // request announcing a huge body abort the process.
+        let mut buf = [0; DRAIN_BUFFER_LEN];
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
+            let want = remaining_to_read.min(buf.len());
 
-            match self.reader.read(&mut buf) {
+            match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;
