@@ -1,27 +1,27 @@
 //! Timeouts and a body deadline for the TCP connection behind each tiny_http request.
 //!
-//! tiny_http 0.12 sets no timeouts on the sockets it accepts and does not expose them. So a
-//! client that sends a body one byte at a time, or stops reading a response, blocks the thread
-//! serving it for as long as it likes. Setting `SO_RCVTIMEO` on the listening socket does not
-//! help: accepted sockets inherit it, but Linux also applies it to `accept(2)`, which then
-//! fails with `EAGAIN` after that long without a new client, and tiny_http's accept thread
-//! stops for good on that error.
+//! The listening socket gets the read and write timeouts ([`listen`]), and Linux copies them
+//! to every socket it accepts, so each connection's reads and writes are bounded from its
+//! first byte, TLS handshake and request head included. On the listening socket itself the
+//! read timeout also ends a wait in `accept(2)` with `EAGAIN`, which the vendored tiny_http
+//! takes as a cue to accept again.
 //!
-//! So each worker looks the request's socket up in `/proc/self/fd` by its local port and peer
-//! address ([`find_socket`]) and sets the read and write timeouts on it. Linux reads a
-//! socket's timeout when a `recv` starts, and tiny_http may already wait for the next request
-//! head when the worker sets it, so a [`Watchdog`] also shuts down the read side of sockets
-//! whose deadline passed.
+//! A timeout bounds one wait, not a whole request. So each worker looks the request's socket
+//! up in `/proc/self/fd` by its local port and peer address ([`find_socket`]), because
+//! tiny_http does not expose it. A [`Watchdog`] then shuts down the read side of sockets whose
+//! deadline passed, which ends a body that arrives a byte at a time and a kept-alive
+//! connection idle between two requests.
 //!
-//! NOTE: a connection whose first request head never completes has no timeout, because
-//! tiny_http reads heads on its own threads before any worker sees the socket. Each such
-//! client holds one tiny_http thread, not a worker. tiny_http's pool starts another thread
-//! for a new connection only when none is idle, so connections arriving in a burst behind
-//! such clients can wait in its queue until one of them ends.
+//! The vendored tiny_http bounds the request head itself: 64 KiB, and 30 s from its first
+//! byte.
+//!
+//! NOTE: every open connection holds a tiny_http thread, and tiny_http closes new connections
+//! while 256 are open, from any address. So one host that keeps 256 connections busy locks
+//! other clients out, though only for as long as it keeps that up.
 
 use std::fs;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -111,10 +111,17 @@ fn to_socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6((*v6).into()))
 }
 
-/// Sets the read and write timeouts of `timeouts` on `socket`.
-pub fn set_timeouts(socket: &OwnedFd, timeouts: &ConnectionTimeouts) -> nix::Result<()> {
-    socket::setsockopt(socket, sockopt::ReceiveTimeout, &time_value(timeouts.read))?;
-    socket::setsockopt(socket, sockopt::SendTimeout, &time_value(timeouts.write))
+/// Binds a TCP listener on `addr` with the read and write timeouts of `timeouts`, which the
+/// connections it accepts inherit.
+pub fn listen(addr: SocketAddr, timeouts: &ConnectionTimeouts) -> io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr)?;
+    socket::setsockopt(
+        &listener,
+        sockopt::ReceiveTimeout,
+        &time_value(timeouts.read),
+    )?;
+    socket::setsockopt(&listener, sockopt::SendTimeout, &time_value(timeouts.write))?;
+    Ok(listener)
 }
 
 fn time_value(duration: Duration) -> TimeVal {

@@ -8,7 +8,7 @@ use log::{info, warn};
 use thiserror::Error;
 use tiny_http::SslConfig;
 
-use super::connection::Watchdog;
+use super::connection::{self, Watchdog};
 use super::tls::{self, TlsError, TlsPem};
 use super::worker::{self, Connections};
 use crate::config::{Config, TlsFiles};
@@ -109,11 +109,19 @@ impl ViewerServer {
         let mut servers = Vec::new();
         let mut addrs = Vec::new();
         for &addr in &app.config.listen {
-            let server = match (&ssl, &app.config.tls) {
-                (Some(pem), Some(files)) => listen_https(addr, pem, files)?,
-                _ => tiny_http::Server::http(addr).map_err(|error| StartError::Listen {
+            let listener = connection::listen(addr, &app.config.timeouts).map_err(|error| {
+                StartError::Listen {
                     addr,
                     message: error.to_string(),
+                }
+            })?;
+            let server = match (&ssl, &app.config.tls) {
+                (Some(pem), Some(files)) => serve_https(listener, pem, files)?,
+                _ => tiny_http::Server::from_listener(listener, None).map_err(|error| {
+                    StartError::Listen {
+                        addr,
+                        message: error.to_string(),
+                    }
                 })?,
             };
             let bound = server.server_addr().to_ip().unwrap_or(addr);
@@ -199,17 +207,13 @@ impl ViewerServer {
     }
 }
 
-/// Listens on `addr` with TLS. tiny_http returns bind and TLS setup errors alike, so the
-/// socket is bound first to tell them apart.
-fn listen_https(
-    addr: SocketAddr,
+/// Serves HTTPS on `listener`. Binding happens before, so that bind errors and TLS setup
+/// errors, which tiny_http returns alike, get their own messages.
+fn serve_https(
+    listener: std::net::TcpListener,
     pem: &TlsPem,
     files: &TlsFiles,
 ) -> Result<tiny_http::Server, StartError> {
-    let listener = std::net::TcpListener::bind(addr).map_err(|error| StartError::Listen {
-        addr,
-        message: error.to_string(),
-    })?;
     let ssl = SslConfig {
         certificate: pem.certificate.clone(),
         private_key: pem.private_key.clone(),

@@ -54,10 +54,6 @@ impl Connections {
 }
 
 /// Takes requests from `server`, which listens on `port`, until it stops.
-///
-/// NOTE: a request announcing a body larger than memory aborts the process when it is dropped,
-/// because tiny_http 0.12 drains unread bodies into a buffer of the announced remaining
-/// length. The ignored test `huge_content_length_survived` shows it.
 pub fn serve(server: &tiny_http::Server, app: &Arc<App>, port: u16) {
     while let Ok(request) = server.recv() {
         let key = request.remote_addr().map(|peer| (port, *peer));
@@ -99,9 +95,9 @@ pub fn serve(server: &tiny_http::Server, app: &Arc<App>, port: u16) {
     }
 }
 
-/// Returns the socket of the connection `key`, known from its previous request or looked up
-/// and given the configured timeouts. `None` (logged at debug) leaves the connection without
-/// timeouts.
+/// Returns the socket of the connection `key`, known from its previous request or looked up.
+/// `None` (logged at debug) leaves the connection without deadlines, though its reads and
+/// writes keep the timeouts inherited from the listening socket.
 fn socket_of(app: &App, key: (u16, SocketAddr)) -> Option<Arc<OwnedFd>> {
     if let Some(socket) = app.connections.resume(key) {
         return Some(socket);
@@ -110,17 +106,14 @@ fn socket_of(app: &App, key: (u16, SocketAddr)) -> Option<Arc<OwnedFd>> {
     let socket = match connection::find_socket(port, peer) {
         Ok(Some(socket)) => socket,
         Ok(None) => {
-            debug!("socket of the connection from {peer} not found; it has no timeouts");
+            debug!("socket of the connection from {peer} not found; it has no deadlines");
             return None;
         }
         Err(error) => {
-            debug!("cannot look up the socket of {peer}: {error}; it has no timeouts");
+            debug!("cannot look up the socket of {peer}: {error}; it has no deadlines");
             return None;
         }
     };
-    if let Err(error) = connection::set_timeouts(&socket, &app.config.timeouts) {
-        debug!("cannot set timeouts on the connection from {peer}: {error}");
-    }
     Some(Arc::new(socket))
 }
 
