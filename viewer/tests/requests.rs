@@ -215,13 +215,13 @@ fn wrong_method_gets_405() {
     let cookie = format!("tw_session={}", session.token);
     // Each case: method, path and the expected Allow header.
     let cases = [
-        ("PUT", "/api/events", "GET"),
-        ("POST", "/api/export.csv", "GET"),
-        ("DELETE", "/api/session", "GET"),
+        ("PUT", "/api/events", "GET, HEAD"),
+        ("POST", "/api/export.csv", "GET, HEAD"),
+        ("DELETE", "/api/session", "GET, HEAD"),
         ("GET", "/logout", "POST"),
         ("GET", "/login", "POST"),
-        ("POST", "/ping", "GET"),
-        ("POST", "/static/app.js", "GET"),
+        ("POST", "/ping", "GET, HEAD"),
+        ("POST", "/static/app.js", "GET, HEAD"),
     ];
 
     for (method, path, allow) in cases {
@@ -244,4 +244,33 @@ fn wrong_method_gets_405() {
             "{method} {path} without a session"
         );
     }
+}
+
+#[test]
+fn head_answers_like_get_without_body() {
+    let viewer = TestViewer::start();
+    let session = viewer.login("admin");
+    let cookie = format!("tw_session={}", session.token);
+
+    let ping = request(viewer.addr, "HEAD", "/ping", &[], "");
+    assert_eq!(ping.status, 200);
+    assert_eq!(ping.body, "", "HEAD /ping sent a body");
+    assert_eq!(ping.header("content-length"), Some("4"));
+
+    let login = request(viewer.addr, "HEAD", "/login", &[], "");
+    assert_eq!(login.status, 405);
+    assert_eq!(login.header("allow"), Some("POST"));
+
+    let events = &format!("/api/events?from={day}&to={day}", day = common::day(0));
+    let without_session = request(viewer.addr, "HEAD", events, &[], "");
+    assert_eq!(without_session.status, 401);
+    assert_eq!(without_session.body, "");
+
+    let with_session = request(viewer.addr, "HEAD", events, &[("Cookie", &cookie)], "");
+    assert_eq!(with_session.status, 200);
+    assert_eq!(with_session.body, "");
+    assert_eq!(
+        with_session.header("content-type"),
+        Some("application/json")
+    );
 }

@@ -75,7 +75,11 @@ impl RequestInfo {
 
 /// Handles one request and returns the response with the security headers added.
 pub fn route(app: &Arc<App>, request: &mut tiny_http::Request) -> Reply {
-    let info = RequestInfo::read(request);
+    let mut info = RequestInfo::read(request);
+    // HEAD runs the GET handler, and tiny_http sends only the head of its response.
+    if info.method == Method::Head {
+        info.method = Method::Get;
+    }
     let is_static =
         info.method == Method::Get && (info.path == "/" || info.path.starts_with("/static/"));
     let reply = dispatch(app, request, &info);
@@ -106,7 +110,10 @@ fn dispatch(app: &Arc<App>, request: &mut tiny_http::Request, info: &RequestInfo
         return response::not_found();
     };
     if route.method != info.method {
-        let allowed = route.method.as_str();
+        let allowed = match route.method {
+            Method::Get => "GET, HEAD",
+            _ => route.method.as_str(),
+        };
         return response::error(
             405,
             format!("{} is not allowed on {path}, only {allowed}", info.method),
