@@ -1,12 +1,14 @@
 //! Loading and checking the PEM certificate chain and private key for HTTPS.
 //!
-//! tiny_http 0.12 parses these files with rustls-pemfile 0.2 and panics on some bad keys
-//! (invalid base64, or a file with neither a PKCS#8 nor an RSA key). [`load`] runs the same
-//! parser first, so that bad files give an error naming the file and the fix instead.
+//! The vendored tiny_http parses these files with rustls-pki-types, and its errors name neither
+//! file. [`load`] runs the same parser first, so that bad files give an error naming the file
+//! and the fix, also from `--check`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
 
 use crate::config::TlsFiles;
@@ -27,8 +29,8 @@ pub enum TlsError {
     Certificate { path: PathBuf, problem: String },
 
     #[error(
-        "invalid TLS key file {path}: {problem}; give an unencrypted PKCS#8 (BEGIN PRIVATE KEY) \
-         or RSA (BEGIN RSA PRIVATE KEY) PEM key, converting others with: openssl pkcs8 \
+        "invalid TLS key file {path}: {problem}; give an unencrypted PEM key (BEGIN PRIVATE KEY, \
+         BEGIN RSA PRIVATE KEY or BEGIN EC PRIVATE KEY), converting others with: openssl pkcs8 \
          -topk8 -nocrypt -in OLD -out {path}"
     )]
     Key { path: PathBuf, problem: String },
@@ -42,12 +44,13 @@ pub struct TlsPem {
 }
 
 /// Reads both files of `files` and checks that the certificate file has at least one
-/// certificate and the key file a PKCS#8 or RSA private key.
+/// certificate and the key file a PKCS#8, RSA or EC private key.
 pub fn load(files: &TlsFiles) -> Result<TlsPem, TlsError> {
     let certificate = read(&files.cert)?;
     let private_key = read(&files.key)?;
 
-    let certificate_problem = match rustls_pemfile::certs(&mut certificate.as_slice()) {
+    let chain = CertificateDer::pem_slice_iter(&certificate).collect::<Result<Vec<_>, _>>();
+    let certificate_problem = match chain {
         Ok(chain) if chain.is_empty() => Some("no BEGIN CERTIFICATE block found".to_string()),
         Ok(_) => None,
         Err(error) => Some(format!("not valid PEM ({error})")),
@@ -59,17 +62,15 @@ pub fn load(files: &TlsFiles) -> Result<TlsPem, TlsError> {
         });
     }
 
-    let key_problem = |error: std::io::Error| TlsError::Key {
-        path: files.key.clone(),
-        problem: format!("not valid PEM ({error})"),
+    let key_problem = match PrivateKeyDer::from_pem_slice(&private_key) {
+        Ok(_) => None,
+        Err(pem::Error::NoItemsFound) => Some("no private key found".to_string()),
+        Err(error) => Some(format!("not valid PEM ({error})")),
     };
-    let pkcs8 =
-        rustls_pemfile::pkcs8_private_keys(&mut private_key.as_slice()).map_err(key_problem)?;
-    let rsa = rustls_pemfile::rsa_private_keys(&mut private_key.as_slice()).map_err(key_problem)?;
-    if pkcs8.is_empty() && rsa.is_empty() {
+    if let Some(problem) = key_problem {
         return Err(TlsError::Key {
             path: files.key.clone(),
-            problem: "no PKCS#8 or RSA private key found".to_string(),
+            problem,
         });
     }
 

@@ -4,6 +4,8 @@ use std::error::Error;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
 /// A wrapper around an owned Rustls connection and corresponding stream.
@@ -65,37 +67,27 @@ impl Write for RustlsStream {
 pub(crate) struct RustlsContext(Arc<rustls::ServerConfig>);
 
 impl RustlsContext {
+    /// trailwatch: ported from rustls 0.20 to 0.23, because the 0.20 line gets no fixes. Its
+    /// advisory RUSTSEC-2024-0336 (`complete_io`, which `StreamOwned` calls, loops for ever on
+    /// a `close_notify` during the handshake) has no fixed 0.20 release; 0.23 has it fixed from
+    /// 0.23.5. The key may be PKCS#8, PKCS#1 (RSA) or SEC1 (EC), and files that do not parse
+    /// give an error instead of a panic.
     pub(crate) fn from_pem(
         certificates: Vec<u8>,
         private_key: Zeroizing<Vec<u8>>,
     ) -> Result<Self, Box<dyn Error + Send + Sync>> {
-        let certificate_chain: Vec<rustls::Certificate> =
-            rustls_pemfile::certs(&mut certificates.as_slice())?
-                .into_iter()
-                .map(|bytes| rustls::Certificate(bytes))
-                .collect();
+        let certificate_chain = CertificateDer::pem_slice_iter(&certificates)
+            .collect::<Result<Vec<_>, _>>()?;
 
         if certificate_chain.is_empty() {
             return Err("Couldn't extract certificate chain from config.".into());
         }
 
-        let private_key = rustls::PrivateKey({
-            let pkcs8_keys = rustls_pemfile::pkcs8_private_keys(
-                &mut private_key.clone().as_slice(),
-            )
-            .expect("file contains invalid pkcs8 private key (encrypted keys are not supported)");
+        let private_key = PrivateKeyDer::from_pem_slice(&private_key)?;
 
-            if let Some(pkcs8_key) = pkcs8_keys.first() {
-                pkcs8_key.clone()
-            } else {
-                let rsa_keys = rustls_pemfile::rsa_private_keys(&mut private_key.as_slice())
-                    .expect("file contains invalid rsa private key");
-                rsa_keys[0].clone()
-            }
-        });
-
-        let tls_conf = rustls::ServerConfig::builder()
-            .with_safe_defaults()
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls_conf = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(certificate_chain, private_key)?;
 
