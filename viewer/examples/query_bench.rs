@@ -29,11 +29,17 @@ fn parse_args() -> (u64, u64) {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--days" {
-            let value = args.next().expect("--days needs a number of days");
-            days = value.parse().expect("--days takes a whole number of days");
+            let value = args
+                .next()
+                .expect("--days is missing its value, a number of days");
+            days = value
+                .parse()
+                .expect("invalid --days value, expected a whole number of days");
             assert!(days >= 1, "--days must be at least 1, got {days}");
         } else {
-            events = arg.parse().expect("EVENTS is a whole number");
+            events = arg
+                .parse()
+                .expect("invalid EVENTS, expected a whole number of events per day");
         }
     }
     (events, days)
@@ -138,7 +144,7 @@ fn main() {
             .ok()
             .and_then(|json| json.get("total").and_then(|t| t.as_u64()))
             .map_or("-".to_string(), |total| total.to_string());
-        // A range query may run out of the server's time limit (503); show that in the table.
+        // A range query may run out of the server's time limit (503), which the table then shows.
         let total = if status == "200" {
             total
         } else {

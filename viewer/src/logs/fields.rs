@@ -103,8 +103,9 @@ fn split_plain(line: &str) -> Split<'_> {
     let mut rest = line;
     for (position, field) in fields.iter_mut().enumerate() {
         let last = position + 1 == FIELD_COUNT;
+        // memchr finds the separators faster than `str::find` on these short fields.
         let (value, after) = if let Some(quoted) = rest.strip_prefix('"') {
-            let Some(close) = quoted.find('"') else {
+            let Some(close) = memchr::memchr(b'"', quoted.as_bytes()) else {
                 return Split::Invalid;
             };
             let after = &quoted[close + 1..];
@@ -113,9 +114,9 @@ fn split_plain(line: &str) -> Split<'_> {
             }
             (&quoted[..close], after)
         } else {
-            let end = rest.find(' ').unwrap_or(rest.len());
+            let end = memchr::memchr2(b' ', b'"', rest.as_bytes()).unwrap_or(rest.len());
             let value = &rest[..end];
-            if value.is_empty() || value.contains('"') {
+            if value.is_empty() || rest[end..].starts_with('"') {
                 return Split::Invalid;
             }
             (value, &rest[end..])
