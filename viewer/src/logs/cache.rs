@@ -11,6 +11,9 @@ use super::index::{DayIndex, IndexError};
 /// Indexed lines kept across all cached days: 28.8 MB of entries at 24 bytes each, enough for
 /// one day of a million events and some small days while the viewer stays under 50 MB. A query
 /// over more days than fit still works, but indexes the evicted days again.
+///
+/// NOTE: each running query also keeps the index of the day it reads, evicted or not, so
+/// concurrent queries on different large days can exceed the bound by one day each.
 pub const MAX_CACHED_LINES: usize = 1_200_000;
 
 /// Bytes per line assumed to estimate the lines of a file before it is indexed, while no cached

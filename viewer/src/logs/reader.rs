@@ -112,8 +112,8 @@ pub fn read_lines(
 /// A longer line is read again on its own.
 const LINE_READ: u64 = 4096;
 
-/// Maximum length of a line that [`read_lines_at`] reads. The indexer skips lines of its read size (1 MiB) or
-/// more, so no indexed line is longer.
+/// Maximum length of a line that [`read_lines_at`] reads, newline included. The indexer
+/// skips lines longer than its read size (1 MiB), so no indexed line is longer.
 const MAX_LINE: u64 = 1 << 20;
 
 /// Reads the lines that start at the ascending byte `offsets` of `file`, without the day's
