@@ -231,18 +231,19 @@ mod tests {
     fn room_made_before_indexing() {
         let dir = tempfile::tempdir().unwrap();
         let first = write_day(dir.path(), "2026-01-15", 200);
-        let second = write_day(dir.path(), "2026-01-16", 200);
         let cache = IndexCache::new(dir.path(), 300);
         cache.get(first).unwrap();
-        assert_eq!(cache.cached_lines(), 200);
+        // 4 MiB without a newline is estimated at thousands of lines and indexed as none.
+        let second: NaiveDate = "2026-01-16".parse().unwrap();
+        let file = std::fs::File::create(cache.path_of(second)).unwrap();
+        file.set_len(4 << 20).unwrap();
 
-        // What `get` does before indexing the second day: 200 expected lines leave room for
-        // 100 lines of other days, so the first day goes.
-        let expected = cache.expected_lines(&DayIndex::empty(&cache.path_of(second)));
-        cache.evict(second, 300 - expected);
+        let index = cache.get(second).unwrap();
 
-        assert_eq!(expected, 200);
-        assert_eq!(cache.cached_lines(), 0);
+        assert_eq!(index.len(), 0);
+        assert_eq!(index.skipped, 1);
+        // Evicting only after indexing would have kept the first day, since 200 + 0 lines fit.
+        assert_eq!(cache.cached_lines(), 0, "first day evicted before indexing");
     }
 
     #[test]
