@@ -1,7 +1,7 @@
 //! Summaries over matching events: threats, timeline, pivots, daily counts and offenders.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::Hasher;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 use std::ops::ControlFlow;
 
@@ -55,9 +55,10 @@ pub struct Threat {
 struct Group {
     severity: Severity,
     count: u64,
-    /// (day position in the range, time of day in ms, line position) of the first event.
-    first: (u32, u32, usize),
-    last: (u32, u32, usize),
+    /// (day position in the range, time of day in ms, byte offset of the line) of the first
+    /// event.
+    first: (u32, u32, u64),
+    last: (u32, u32, u64),
     sparkline: [u32; SPARKLINE_LEN],
 }
 
@@ -84,13 +85,35 @@ fn group_key(line: &LineView) -> u128 {
     (u128::from(sip.finish()) << 64) | u128::from(fnv)
 }
 
+/// Hasher of [`group_key`]s, which are hashes already. It keeps their SipHash half instead of
+/// hashing them again.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` runs for u128 keys, so this only keeps other input well mixed.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = (key >> 64) as u64;
+    }
+}
+
 /// Groups matching events by source, trail and type.
 pub fn threats(
     cache: &IndexCache,
     dates: &[NaiveDate],
     filter: &Filter,
 ) -> Result<Threats, QueryError> {
-    let mut groups: HashMap<u128, Group> = HashMap::new();
+    let mut groups: HashMap<u128, Group, BuildHasherDefault<KeyHasher>> = HashMap::default();
     let mut truncated = false;
     let span_ms = dates.len() as u64 * DAY_MS;
 
@@ -100,10 +123,10 @@ pub fn threats(
         };
         let key = group_key(&line.view);
         let day = (hit.date - dates[0]).num_days().max(0) as u32;
-        let at = (day, hit.entry.time_ms, hit.index);
+        let at = (day, hit.entry.time_ms, hit.entry.offset());
         let severity = hit.entry.severity();
 
-        if !groups.contains_key(&key) && groups.len() >= MAX_THREAT_GROUPS {
+        if groups.len() >= MAX_THREAT_GROUPS && !groups.contains_key(&key) {
             truncated = true;
             return ControlFlow::Continue(());
         }
@@ -130,7 +153,7 @@ pub fn threats(
     ranked.truncate(MAX_THREATS);
 
     // Read back the first and last event of each group for its text.
-    let position = |(day, _, index): (u32, u32, usize)| (dates[day as usize], index);
+    let position = |(day, _, offset): (u32, u32, u64)| (dates[day as usize], offset);
     let mut wanted = Vec::with_capacity(ranked.len() * 2);
     for group in &ranked {
         wanted.push(position(group.first));
@@ -286,7 +309,7 @@ pub fn pivot(
     let mut last: Option<String> = None;
     let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
     let mut peers: HashMap<String, u64> = HashMap::new();
-    let mut earliest: Vec<(NaiveDate, u32, usize)> = Vec::new();
+    let mut earliest: Vec<(NaiveDate, u32, u64)> = Vec::new();
 
     scan(cache, dates, filter, &|_| true, &mut |hit| {
         let Some(line) = hit.line else {
@@ -313,7 +336,7 @@ pub fn pivot(
             peers.insert(peer.to_string(), 1);
         }
 
-        earliest.push((hit.date, hit.entry.time_ms, hit.index));
+        earliest.push((hit.date, hit.entry.time_ms, hit.entry.offset()));
         if earliest.len() >= 4 * MAX_PIVOT_EVENTS {
             earliest.sort_unstable();
             earliest.truncate(MAX_PIVOT_EVENTS);
@@ -323,9 +346,9 @@ pub fn pivot(
 
     earliest.sort_unstable();
     earliest.truncate(MAX_PIVOT_EVENTS);
-    let positions: Vec<(NaiveDate, usize)> = earliest
+    let positions: Vec<(NaiveDate, u64)> = earliest
         .iter()
-        .map(|(date, _, index)| (*date, *index))
+        .map(|(date, _, offset)| (*date, *offset))
         .collect();
 
     let mut peers: Vec<Peer> = peers

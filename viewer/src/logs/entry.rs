@@ -117,10 +117,44 @@ pub fn proto_code(text: &str) -> u8 {
 
 /// Returns the index key of an address field and whether it is an exact IPv4 value.
 fn address_key(text: &str) -> (u32, bool) {
+    if let Some(v4) = canonical_ipv4(text.as_bytes()) {
+        return (v4, true);
+    }
     match text.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => (u32::from(v4), true),
         _ => (fnv1a(text.as_bytes()), false),
     }
+}
+
+/// Parses a dotted-quad IPv4 address without leading zeros, the form the sensor writes, with
+/// a plain loop in place of the general standard parser. Returns `None` for anything else,
+/// which the caller then passes to the standard parser, so both give accepted texts the same
+/// value.
+fn canonical_ipv4(text: &[u8]) -> Option<u32> {
+    let mut address = 0u32;
+    let mut parts = text.split(|&byte| byte == b'.');
+    for _ in 0..4 {
+        let part = parts.next()?;
+        let leading_zero = part.len() > 1 && part[0] == b'0';
+        if part.is_empty() || part.len() > 3 || leading_zero {
+            return None;
+        }
+        let mut octet = 0u32;
+        for &digit in part {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            octet = octet * 10 + u32::from(digit - b'0');
+        }
+        if octet > 255 {
+            return None;
+        }
+        address = (address << 8) | octet;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(address)
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -202,6 +236,34 @@ mod tests {
         assert_eq!(time_of_day_ms("2026-01-15 00:00:01.5"), Some(1500));
         assert_eq!(time_of_day_ms("2026-01-15 25:00:01"), None);
         assert_eq!(time_of_day_ms("garbage"), None);
+    }
+
+    #[test]
+    fn canonical_ipv4_matches_std() {
+        let texts = [
+            "10.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.",
+            "1..3.4",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "1.2.3.1000",
+            "::ffff:1.2.3.4",
+            "-",
+        ];
+        for text in texts {
+            let fast = canonical_ipv4(text.as_bytes());
+            let standard = text.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
+
+            assert!(fast.is_none() || fast == standard, "{text:?}");
+            assert_eq!(address_key(text).1, standard.is_some(), "{text:?}");
+        }
+        assert_eq!(canonical_ipv4(b"10.0.3.7"), Some(0x0a00_0307));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::entry::{self, Entry, TYPE_OTHER};
 use super::fields::LineView;
+use super::needle::{Needle, TextNeedles};
 use super::severity::Severity;
 use crate::net::IpNet;
 
@@ -145,10 +146,33 @@ impl Filter {
         verdict
     }
 
+    /// Builds the searches of the substring conditions, for [`Filter::check_line_with`].
+    pub fn needles(&self) -> TextNeedles {
+        let build = |lower: &Option<String>| lower.as_deref().map(Needle::new);
+        TextNeedles {
+            trail: build(&self.trail),
+            info: build(&self.info),
+            text: build(&self.text),
+        }
+    }
+
     /// Checks every condition on the parsed line; `raw` is the line as stored in the file.
     pub fn check_line(&self, line: &LineView, raw: &str) -> bool {
-        let src = line.src_ip.parse::<IpAddr>().ok();
-        let dst = line.dst_ip.parse::<IpAddr>().ok();
+        self.check_line_with(&self.needles(), line, raw)
+    }
+
+    /// Checks like [`Filter::check_line`] with the `needles` of this filter built beforehand.
+    pub fn check_line_with(&self, needles: &TextNeedles, line: &LineView, raw: &str) -> bool {
+        // Parsing addresses costs more than the text checks, so only filters on them do it.
+        let addresses = self.src.is_some() || self.dst.is_some() || !self.scope.is_empty();
+        let (src, dst) = if addresses {
+            (
+                line.src_ip.parse::<IpAddr>().ok(),
+                line.dst_ip.parse::<IpAddr>().ok(),
+            )
+        } else {
+            (None, None)
+        };
         let in_net = |net: &IpNet, ip: Option<IpAddr>| ip.is_some_and(|ip| net.contains(ip));
         let (info, _) = line.info_and_repeats();
 
@@ -197,29 +221,15 @@ impl Filter {
         {
             return false;
         }
-        let lacks = |needle: &Option<String>, haystack: &str| {
+        let lacks = |needle: &Option<Needle>, haystack: &str| {
             needle
                 .as_ref()
-                .is_some_and(|needle| !contains_lowercase(haystack, needle))
+                .is_some_and(|needle| !needle.is_in(haystack))
         };
-        !(lacks(&self.trail, &line.trail) || lacks(&self.info, info) || lacks(&self.text, raw))
+        !(lacks(&needles.trail, &line.trail)
+            || lacks(&needles.info, info)
+            || lacks(&needles.text, raw))
     }
-}
-
-/// Returns whether `haystack` contains `needle` (already lower case), ignoring case. ASCII
-/// needles are compared without allocating; others go through full Unicode lower-casing.
-fn contains_lowercase(haystack: &str, needle: &str) -> bool {
-    if !needle.is_ascii() {
-        return haystack.to_lowercase().contains(needle);
-    }
-    let needle = needle.as_bytes();
-    if needle.is_empty() {
-        return true;
-    }
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// Decides whether the address behind an index key lies in `net`.

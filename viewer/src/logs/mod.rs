@@ -6,6 +6,7 @@ pub mod entry;
 pub mod fields;
 pub mod filter;
 pub mod index;
+pub mod needle;
 pub mod query;
 pub mod reader;
 pub mod record;

@@ -15,7 +15,8 @@ use super::cache::IndexCache;
 use super::entry::Entry;
 use super::filter::{Filter, Verdict};
 use super::index::{DayIndex, IndexError};
-use super::reader::{read_lines, Line};
+use super::needle::TextNeedles;
+use super::reader::{read_lines, read_lines_at, Line, ReadBuffers};
 use super::record::EventRecord;
 
 /// Candidates collected before their lines are read in one pass.
@@ -126,7 +127,15 @@ pub fn scan_index(
     // Candidates in file order, kept only while some of them wait for their line, so that
     // visits stay in file order. Lines are read in one pass per batch.
     let mut batch: Vec<(usize, Entry, bool)> = Vec::with_capacity(BATCH_LEN);
-    let mut buffer = Vec::new();
+    let mut buffers = ReadBuffers::default();
+    let needles = filter.needles();
+    let lines = BatchLines {
+        file: &file,
+        index,
+        date,
+        filter,
+        needles: &needles,
+    };
     for position in range {
         let entry = index.entry(position);
         let verdict = filter.check_entry(&entry);
@@ -149,7 +158,8 @@ pub fn scan_index(
         batch.push((position, entry, read));
 
         if batch.len() == BATCH_LEN {
-            let flow = flush(&file, index, date, filter, &batch, &mut buffer, visit)
+            let flow = lines
+                .flush(&batch, &mut buffers, visit)
                 .map_err(read_error)?;
             batch.clear();
             if flow.is_break() {
@@ -157,117 +167,125 @@ pub fn scan_index(
             }
         }
     }
-    flush(&file, index, date, filter, &batch, &mut buffer, visit).map_err(read_error)
+    lines.flush(&batch, &mut buffers, visit).map_err(read_error)
 }
 
-/// Visits the candidates of `batch` in order, reading the lines of those that need them.
-fn flush(
-    file: &File,
-    index: &DayIndex,
+/// The file, index and filter of one day's scan, for reading and checking its candidates' lines.
+struct BatchLines<'a> {
+    file: &'a File,
+    index: &'a DayIndex,
     date: NaiveDate,
-    filter: &Filter,
-    batch: &[(usize, Entry, bool)],
-    buffer: &mut Vec<u8>,
-    visit: &mut dyn FnMut(Hit) -> ControlFlow<()>,
-) -> io::Result<ControlFlow<()>> {
-    let wanted: Vec<usize> = batch
-        .iter()
-        .filter(|(_, _, read)| *read)
-        .map(|(position, _, _)| *position)
-        .collect();
-
-    // Candidates before `next` have been handled. A candidate whose line did not come back
-    // (it no longer parses) is passed over.
-    let mut next = 0;
-    let mut emit_until = |limit: usize,
-                          line: Option<&Line>,
-                          visit: &mut dyn FnMut(Hit) -> ControlFlow<()>|
-     -> ControlFlow<()> {
-        while next < batch.len() && batch[next].0 < limit {
-            let (position, entry, read) = batch[next];
-            next += 1;
-            if !read {
-                let hit = Hit {
-                    date,
-                    index: position,
-                    entry,
-                    line: None,
-                };
-                visit(hit)?;
-            }
-        }
-        if let Some(line) = line {
-            let (position, entry, _) = batch[next];
-            next += 1;
-            if filter.check_line(&line.view, line.raw) {
-                let hit = Hit {
-                    date,
-                    index: position,
-                    entry,
-                    line: Some(line),
-                };
-                visit(hit)?;
-            }
-        }
-        ControlFlow::Continue(())
-    };
-
-    let flow = read_lines(file, index, &wanted, buffer, &mut |line| {
-        emit_until(line.index, Some(line), visit)
-    })?;
-    if flow.is_break() {
-        return Ok(flow);
-    }
-    Ok(emit_until(usize::MAX, None, visit))
+    filter: &'a Filter,
+    needles: &'a TextNeedles,
 }
 
-/// Reads the events at the given (date, position) pairs, in that order.
+impl BatchLines<'_> {
+    /// Visits the candidates of `batch` in order, reading the lines of those that need them.
+    fn flush(
+        &self,
+        batch: &[(usize, Entry, bool)],
+        buffers: &mut ReadBuffers,
+        visit: &mut dyn FnMut(Hit) -> ControlFlow<()>,
+    ) -> io::Result<ControlFlow<()>> {
+        let BatchLines {
+            file,
+            index,
+            date,
+            filter,
+            needles,
+        } = *self;
+        let wanted: Vec<usize> = batch
+            .iter()
+            .filter(|(_, _, read)| *read)
+            .map(|(position, _, _)| *position)
+            .collect();
+
+        // Candidates before `next` have been handled. A candidate whose line did not come back
+        // (it no longer parses, or lacks the needle) is passed over.
+        let mut next = 0;
+        let mut emit_until = |limit: usize,
+                              line: Option<&Line>,
+                              visit: &mut dyn FnMut(Hit) -> ControlFlow<()>|
+         -> ControlFlow<()> {
+            while next < batch.len() && batch[next].0 < limit {
+                let (position, entry, read) = batch[next];
+                next += 1;
+                if !read {
+                    let hit = Hit {
+                        date,
+                        index: position,
+                        entry,
+                        line: None,
+                    };
+                    visit(hit)?;
+                }
+            }
+            if let Some(line) = line {
+                let (position, entry, _) = batch[next];
+                next += 1;
+                if filter.check_line_with(needles, &line.view, line.raw) {
+                    let hit = Hit {
+                        date,
+                        index: position,
+                        entry,
+                        line: Some(line),
+                    };
+                    visit(hit)?;
+                }
+            }
+            ControlFlow::Continue(())
+        };
+
+        let needle = needles.raw_line_needle();
+        let flow = read_lines(file, index, &wanted, needle, buffers, &mut |line| {
+            emit_until(line.index, Some(line), visit)
+        })?;
+        if flow.is_break() {
+            return Ok(flow);
+        }
+        Ok(emit_until(usize::MAX, None, visit))
+    }
+}
+
+/// Reads the events that start at the given (date, byte offset) pairs, in that order. It
+/// reads the files at those offsets and does not need the days' indexes, so a page over a
+/// range does not index again the days the cache evicted during the scan. An event whose
+/// line no longer parses is left out.
+///
+/// NOTE: offsets from a scan point into the file as it was. A file replaced since then can
+/// yield another event that starts at the same offset.
 pub fn fetch(
     cache: &IndexCache,
-    positions: &[(NaiveDate, usize)],
+    positions: &[(NaiveDate, u64)],
 ) -> Result<Vec<EventRecord>, QueryError> {
     let mut found: Vec<Option<EventRecord>> = vec![None; positions.len()];
     let mut order: Vec<usize> = (0..positions.len()).collect();
     order.sort_by_key(|&slot| positions[slot]);
 
     let mut buffer = Vec::new();
-    let mut start = 0;
-    while start < order.len() {
-        let date = positions[order[start]].0;
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|&&slot| positions[slot].0 == date)
-                .count();
-        let index = cache.get(date)?;
+    for slots in order.chunk_by(|&a, &b| positions[a].0 == positions[b].0) {
+        let path = cache.path_of(positions[slots[0]].0);
         let read_error = |source| QueryError::Read {
-            path: index.path.clone(),
+            path: path.clone(),
             source,
         };
-        let file = File::open(&index.path).map_err(read_error)?;
+        let file = File::open(&path).map_err(read_error)?;
 
-        let slots = &order[start..end];
-        let wanted: Vec<usize> = slots
-            .iter()
-            .map(|&slot| positions[slot].1)
-            .filter(|&position| position < index.len())
-            .collect();
+        let mut offsets: Vec<u64> = slots.iter().map(|&slot| positions[slot].1).collect();
+        offsets.dedup();
         let mut slot_iter = slots.iter().peekable();
-        // The visitor never breaks, so the returned flow is always Continue.
-        let _flow = read_lines(&file, &index, &wanted, &mut buffer, &mut |line| {
+        read_lines_at(&file, &offsets, &mut buffer, &mut |offset, view| {
             while let Some(&&slot) = slot_iter.peek() {
-                if positions[slot].1 > line.index {
+                if positions[slot].1 > offset {
                     break;
                 }
                 slot_iter.next();
-                if positions[slot].1 == line.index {
-                    found[slot] = Some(EventRecord::from_view(&line.view));
+                if positions[slot].1 == offset {
+                    found[slot] = Some(EventRecord::from_view(view));
                 }
             }
-            ControlFlow::Continue(())
         })
         .map_err(read_error)?;
-        start = end;
     }
     Ok(found.into_iter().flatten().collect())
 }
@@ -333,7 +351,8 @@ struct Ranked {
     key: Key,
     day: NaiveDate,
     time_ms: u32,
-    index: usize,
+    /// Byte offset of the line, which orders lines of one day like their positions.
+    offset: u64,
 }
 
 /// A ranked event in the direction of the sort, so that the heap keeps the best ones.
@@ -390,7 +409,7 @@ pub fn page(
                 key: sort_key(sort.field, &hit),
                 day: hit.date,
                 time_ms: hit.entry.time_ms,
-                index: hit.index,
+                offset: hit.entry.offset(),
             },
             descending: sort.descending,
         };
@@ -403,11 +422,11 @@ pub fn page(
         ControlFlow::Continue(())
     })?;
 
-    let positions: Vec<(NaiveDate, usize)> = heap
+    let positions: Vec<(NaiveDate, u64)> = heap
         .into_sorted_vec()
         .into_iter()
         .skip(offset)
-        .map(|directed| (directed.ranked.day, directed.ranked.index))
+        .map(|directed| (directed.ranked.day, directed.ranked.offset))
         .collect();
     Ok(Page {
         total,
@@ -454,5 +473,79 @@ fn sort_key(field: SortField, hit: &Hit) -> Key {
         SortField::Type => Key::Number(type_rank(entry.type_code()).into()),
         SortField::Severity => Key::Number((entry.severity() as u8).into()),
         SortField::Trail => Key::Text(line.map(|l| l.trail.to_string()).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns the trails of the events of one day that pass `filter`, in file order.
+    fn matching_trails(lines: &[&str], filter: &Filter) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let date: NaiveDate = "2026-01-15".parse().unwrap();
+        let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+        std::fs::write(dir.path().join("2026-01-15.log"), text).unwrap();
+        let cache = IndexCache::new(dir.path(), 1000);
+        let mut trails = Vec::new();
+
+        scan(&cache, &[date], filter, &|_| false, &mut |hit| {
+            trails.push(
+                hit.line
+                    .map_or(String::new(), |line| line.view.trail.to_string()),
+            );
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        trails
+    }
+
+    const HEAD: &str = "\"2026-01-15 12:00:00.000000\" s1 10.0.0.1 1 10.0.0.2 53 UDP DNS";
+
+    #[test]
+    fn text_filters_ignore_ascii_case() {
+        let lines = [
+            format!("{HEAD} a.test \"Emotet (malware)\" feed"),
+            format!("{HEAD} emotet.test \"x\" feed"),
+            format!("{HEAD} b.test \"x\" EMOTET-feed"),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let info = Filter {
+            info: Some("emotet".to_string()),
+            ..Filter::default()
+        };
+        let text = Filter {
+            text: Some("emotet".to_string()),
+            ..Filter::default()
+        };
+
+        assert_eq!(matching_trails(&lines, &info), ["a.test"]);
+        assert_eq!(
+            matching_trails(&lines, &text),
+            ["a.test", "emotet.test", "b.test"]
+        );
+    }
+
+    #[test]
+    fn quoted_needle_matches_unquoted_field() {
+        // The info field is `say "hi"` once unquoted, while the line has `""hi""`.
+        let line = format!("{HEAD} a.test \"say \"\"hi\"\"\" feed");
+        let quoted = Filter {
+            info: Some("say \"hi\"".to_string()),
+            ..Filter::default()
+        };
+
+        assert_eq!(matching_trails(&[line.as_str()], &quoted), ["a.test"]);
+    }
+
+    #[test]
+    fn unicode_needle_lowercases_line() {
+        let line = format!("{HEAD} a.test \"STRASSE ÄRGER\" feed");
+        let unicode = Filter {
+            text: Some("ärger".to_string()),
+            ..Filter::default()
+        };
+
+        assert_eq!(matching_trails(&[line.as_str()], &unicode), ["a.test"]);
     }
 }
