@@ -324,8 +324,13 @@ impl Iterator for ClientConnection {
             };
 
             // checking HTTP version
+            // trailwatch: the release wrote the 505 through a new writer of the sequence,
+            // which waits until the request's own writer is done, and so blocked this thread
+            // and kept the connection open for ever. The request's writer is used instead.
+            // What follows, such as the rest of the HTTP/2 preface, is no HTTP/1 request, so
+            // the connection closes.
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
+                let writer = rq.into_writer();
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
                 )
@@ -333,7 +338,7 @@ impl Iterator for ClientConnection {
                 response
                     .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                     .ok();
-                continue;
+                return None;
             }
 
             // updating the status of the connection
