@@ -1,5 +1,6 @@
 //! Request bodies sent to a real viewer on loopback: chunked bodies that a handler leaves
-//! unread, and body lengths that leave the end of a body to a guess. The rules are those
+//! unread, chunk-size lines without an end, invalid chunk framing, and body lengths that leave
+//! the end of a body to a guess. The rules are those
 //! of the vendored tiny_http (vendor/tiny_http/TRAILWATCH.md).
 
 mod common;
@@ -76,6 +77,69 @@ fn chunked_with_content_length_closes() {
     let reply = send_and_read(viewer.addr, &request);
 
     assert_eq!(status_lines(&reply), ["HTTP/1.1 400"], "response: {reply}");
+}
+
+#[test]
+fn endless_chunk_size_line_rejected() {
+    let viewer = TestViewer::start();
+
+    // 100 KiB of zeros is chunk size 0, the end of the body, if the line is read to its end.
+    // The reader must give up on the line long before, so that a client cannot make it grow
+    // without bound, and the login form is then invalid (400) instead of empty (401).
+    let mut request = b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+        Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        .to_vec();
+    request.extend(std::iter::repeat_n(b'0', 100 * 1024));
+    request.extend_from_slice(b"\r\n\r\n");
+
+    let reply = send_and_read(viewer.addr, &request);
+
+    assert_eq!(status_lines(&reply), ["HTTP/1.1 400"], "response: {reply}");
+    assert!(reply.contains("invalid login form"), "response: {reply}");
+}
+
+#[test]
+fn invalid_chunk_sizes_rejected() {
+    let viewer = TestViewer::start();
+
+    // Sizes that are not plain hexadecimal, a size beyond usize, and a chunk not followed by
+    // CRLF. Each must fail the body, never be read as some other size.
+    let bodies: [&[u8]; 5] = [
+        b"+5\r\nabcde\r\n0\r\n\r\n",
+        b"zz\r\nabc\r\n0\r\n\r\n",
+        b"\r\nabc\r\n0\r\n\r\n",
+        b"1ffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        b"3\r\nabcXY0\r\n\r\n",
+    ];
+    for body in bodies {
+        let mut request = b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+            Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+            .to_vec();
+        request.extend_from_slice(body);
+
+        let reply = send_and_read(viewer.addr, &request);
+
+        let shown = String::from_utf8_lossy(body);
+        assert_eq!(status_lines(&reply), ["HTTP/1.1 400"], "{shown:?}: {reply}");
+        assert!(reply.contains("invalid login form"), "{shown:?}: {reply}");
+    }
+}
+
+#[test]
+fn chunked_form_with_trailer_read() {
+    let viewer = TestViewer::start();
+
+    // A valid body in two chunks, with a chunk extension and a trailer field.
+    let mut request = b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+        Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        .to_vec();
+    request.extend_from_slice(b"e;name=value\r\nusername=admin\r\n");
+    request.extend(chunk(format!("&password={}", common::PASSWORD).as_bytes()));
+    request.extend_from_slice(b"0\r\nX-Trailer: 1\r\n\r\n");
+
+    let reply = send_and_read(viewer.addr, &request);
+
+    assert_eq!(status_lines(&reply), ["HTTP/1.1 303"], "response: {reply}");
 }
 
 #[test]
