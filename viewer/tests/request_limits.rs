@@ -234,3 +234,19 @@ fn connections_beyond_limit_closed() {
     let reply = ping(viewer.addr).expect("the viewer stopped answering");
     assert!(reply.ends_with("pong"), "response: {reply}");
 }
+
+#[test]
+fn http2_requests_get_505_and_close() {
+    let viewer = TestViewer::start();
+
+    // More HTTP/2 prefaces than the server keeps connections open at once. Released
+    // tiny_http 0.12 never sent its 505 and kept each connection open for ever, so after 256
+    // of them the viewer served nobody until it was restarted.
+    for _ in 0..tiny_http::MAX_CONNECTIONS + 8 {
+        let reply = send_and_read(viewer.addr, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        assert!(reply.starts_with("HTTP/1.1 505"), "response: {reply:?}");
+    }
+
+    let reply = ping(viewer.addr).expect("the viewer stopped answering");
+    assert!(reply.ends_with("pong"), "response: {reply}");
+}

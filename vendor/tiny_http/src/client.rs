@@ -201,6 +201,13 @@ impl ClientConnection {
                     });
                 }
 
+                // trailwatch: an invalid or doubled Content-Length leaves the end of the
+                // body to a guess, and a proxy that guessed otherwise would split requests
+                // differently (RFC 9112 section 6.3 makes such a message invalid).
+                if has_invalid_length(&headers) {
+                    return Err(ReadError::WrongHeader(version));
+                }
+
                 headers
             };
 
@@ -324,8 +331,13 @@ impl Iterator for ClientConnection {
             };
 
             // checking HTTP version
+            // trailwatch: the release wrote the 505 through a new writer of the sequence,
+            // which waits until the request's own writer is done, and so blocked this thread
+            // and kept the connection open for ever. The request's writer is used instead.
+            // What follows, such as the rest of the HTTP/2 preface, is no HTTP/1 request, so
+            // the connection closes.
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
+                let writer = rq.into_writer();
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
                 )
@@ -333,7 +345,7 @@ impl Iterator for ClientConnection {
                 response
                     .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                     .ok();
-                continue;
+                return None;
             }
 
             // updating the status of the connection
@@ -357,10 +369,33 @@ impl Iterator for ClientConnection {
                 _ => (),
             };
 
+            // trailwatch: a handler may leave a chunked body unread, and the chunked reader
+            // does not discard the rest when it is dropped, so the next request would be read
+            // from inside the body. Closing after the response also covers Transfer-Encoding
+            // sent together with Content-Length, which RFC 9112 section 6.1 requires.
+            if rq.headers().iter().any(|h| h.field.equiv("Transfer-Encoding")) {
+                self.no_more_requests = true;
+            }
+
             // returning the request
             return Some(rq);
         }
     }
+}
+
+/// trailwatch: returns whether the Content-Length headers of a request are unusable: a value
+/// that is not all ASCII digits or does not fit a `usize`, or values that differ. The body
+/// reader ignores a value it cannot parse, so such a body would be read as the next request.
+fn has_invalid_length(headers: &[crate::Header]) -> bool {
+    let mut lengths = headers
+        .iter()
+        .filter(|h| h.field.equiv("Content-Length"))
+        .map(|h| h.value.as_str());
+    let Some(first) = lengths.next() else {
+        return false;
+    };
+    let is_number = first.bytes().all(|b| b.is_ascii_digit()) && first.parse::<usize>().is_ok();
+    !is_number || lengths.any(|length| length != first)
 }
 
 /// Parses a "HTTP/1.1" string.
