@@ -64,6 +64,8 @@ enum ReadError {
     HeadTooLarge(HTTPVersion),
     /// trailwatch: the head took longer than `HEAD_TIMEOUT`.
     HeadTimedOut,
+    /// trailwatch: a `Transfer-Encoding` other than `chunked` alone.
+    UnsupportedTransferEncoding(HTTPVersion),
 }
 
 /// trailwatch: reason a line of the request head could not be read.
@@ -72,8 +74,10 @@ enum LineError {
     Io(IoError),
     /// No CRLF came within the allowed length.
     TooLong,
-    /// The head's deadline passed.
+    /// The head's deadline passed, or a read timed out after the head's first byte.
     TimedOut,
+    /// A byte outside ASCII, or a LF without the CR before it.
+    Malformed,
 }
 
 impl ClientConnection {
@@ -128,6 +132,14 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
+                // trailwatch: a socket read timeout shows as `WouldBlock` on Linux. Once part
+                // of a head came, the client is told why the connection closes.
+                Some(Err(e))
+                    if head_started.is_some()
+                        && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    return Err(LineError::TimedOut);
+                }
                 Some(b) => b.map_err(LineError::Io)?,
                 None => {
                     let eof = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
@@ -142,9 +154,13 @@ impl ClientConnection {
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf).map_err(|_| {
-                    LineError::Io(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-                });
+                return AsciiString::from_ascii(buf).map_err(|_| LineError::Malformed);
+            }
+
+            // trailwatch: the release waited for a CRLF after a bare LF and closed without a
+            // response on bytes outside ASCII. Both now get 400 at once.
+            if byte == b'\n' || !byte.is_ascii() {
+                return Err(LineError::Malformed);
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -168,6 +184,7 @@ impl ClientConnection {
                     Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
                     Err(LineError::TooLong) => return Err(ReadError::RequestLineTooLong),
                     Err(LineError::TimedOut) => return Err(ReadError::HeadTimedOut),
+                    Err(LineError::Malformed) => return Err(ReadError::WrongRequestLine),
                 };
                 head_left -= line.len() + 2;
 
@@ -186,6 +203,7 @@ impl ClientConnection {
                         Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
                         Err(LineError::TooLong) => return Err(ReadError::HeadTooLarge(version)),
                         Err(LineError::TimedOut) => return Err(ReadError::HeadTimedOut),
+                        Err(LineError::Malformed) => return Err(ReadError::WrongHeader(version)),
                     };
                     // trailwatch: the limit above keeps the line and its CRLF within what is
                     // left of the head.
@@ -238,6 +256,9 @@ impl ClientConnection {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
+                }
+                request::RequestCreationError::UnsupportedTransferEncoding => {
+                    ReadError::UnsupportedTransferEncoding(version)
                 }
             }
         })?;
@@ -318,6 +339,14 @@ impl Iterator for ClientConnection {
                     return None;
                 }
 
+                // The body cannot be delimited, so the connection cannot go on.
+                Err(ReadError::UnsupportedTransferEncoding(ver)) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(501));
+                    response.raw_print(writer, ver, &[], false, None).ok();
+                    return None;
+                }
+
                 Err(ReadError::HeadTimedOut) => {
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(408));
@@ -336,7 +365,8 @@ impl Iterator for ClientConnection {
             // and kept the connection open for ever. The request's writer is used instead.
             // What follows, such as the rest of the HTTP/2 preface, is no HTTP/1 request, so
             // the connection closes.
-            if *rq.http_version() > (1, 1) {
+            // trailwatch: HTTP/0.9 too, which the release answered with a 0.9 status line.
+            if *rq.http_version() > (1, 1) || *rq.http_version() < (1, 0) {
                 let writer = rq.into_writer();
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),

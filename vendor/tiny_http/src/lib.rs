@@ -336,9 +336,8 @@ impl Server {
                         continue;
                     }
                     Ok((sock, _)) => {
-                        failing_since_success = false;
                         use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
+                        let streams = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
@@ -355,13 +354,18 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        // trailwatch: a socket that cannot be duplicated is closed, and the
+                        // error handled below like a failed accept.
+                        streams.map(|(read_closable, write_closable)| {
+                            ClientConnection::new(write_closable, read_closable)
+                        })
                     }
                     Err(e) => Err(e),
                 };
 
                 match new_client {
                     Ok(client) => {
+                        failing_since_success = false;
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
                         let connection = ConnectionGuard::new(&open_connections);

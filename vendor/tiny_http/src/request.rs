@@ -107,6 +107,10 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// trailwatch: the client sent a `Transfer-Encoding` other than `chunked` alone, whose
+    /// body this server cannot delimit.
+    UnsupportedTransferEncoding,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -144,6 +148,14 @@ where
         .iter()
         .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
         .map(|h| h.value.clone());
+
+    // trailwatch: the body reader decodes chunked and nothing else, so any other coding, such
+    // as `gzip, chunked`, would be read wrongly (RFC 9112 section 6.1 asks for 501).
+    if let Some(coding) = &transfer_encoding {
+        if !coding.as_str().trim().eq_ignore_ascii_case("chunked") {
+            return Err(RequestCreationError::UnsupportedTransferEncoding);
+        }
+    }
 
     // finding the content-length header
     let content_length = if transfer_encoding.is_some() {

@@ -4,16 +4,55 @@ use std::error::Error;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
+/// trailwatch: maximum time from accepting a TLS connection to the end of its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// trailwatch: the socket under a TLS connection. Until the handshake is done, a read after
+/// `deadline` fails with `TimedOut`, because rustls reads the whole handshake inside one call
+/// of `read` and a client sending a byte before each socket timeout would never be cut off.
+pub(crate) struct HandshakeSocket {
+    inner: Connection,
+    deadline: Option<Instant>,
+}
+
+impl Read for HandshakeSocket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.deadline.is_some_and(|deadline| Instant::now() > deadline) {
+            let message = "TLS handshake timed out";
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, message));
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl Write for HandshakeSocket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ServerConnection, HandshakeSocket>;
+
+/// trailwatch: ends the handshake deadline of `stream` once its handshake is done.
+fn clear_deadline_after_handshake(stream: &mut TlsStream) {
+    if stream.sock.deadline.is_some() && !stream.conn.is_handshaking() {
+        stream.sock.deadline = None;
+    }
+}
+
 /// A wrapper around an owned Rustls connection and corresponding stream.
 ///
 /// Uses an internal Mutex to permit disparate reader & writer threads to access the stream independently.
-pub(crate) struct RustlsStream(
-    Arc<Mutex<rustls::StreamOwned<rustls::ServerConnection, Connection>>>,
-);
+pub(crate) struct RustlsStream(Arc<Mutex<TlsStream>>);
 
 impl RustlsStream {
     pub(crate) fn peer_addr(&mut self) -> std::io::Result<Option<SocketAddr>> {
@@ -21,6 +60,7 @@ impl RustlsStream {
             .lock()
             .expect("Failed to lock SSL stream mutex")
             .sock
+            .inner
             .peer_addr()
     }
 
@@ -29,6 +69,7 @@ impl RustlsStream {
             .lock()
             .expect("Failed to lock SSL stream mutex")
             .sock
+            .inner
             .shutdown(how)
     }
 }
@@ -41,19 +82,19 @@ impl Clone for RustlsStream {
 
 impl Read for RustlsStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("Failed to lock SSL stream mutex")
-            .read(buf)
+        let mut stream = self.0.lock().expect("Failed to lock SSL stream mutex");
+        let read = stream.read(buf);
+        clear_deadline_after_handshake(&mut stream);
+        read
     }
 }
 
 impl Write for RustlsStream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("Failed to lock SSL stream mutex")
-            .write(buf)
+        let mut stream = self.0.lock().expect("Failed to lock SSL stream mutex");
+        let written = stream.write(buf);
+        clear_deadline_after_handshake(&mut stream);
+        written
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -99,8 +140,12 @@ impl RustlsContext {
         stream: Connection,
     ) -> Result<RustlsStream, Box<dyn Error + Send + Sync + 'static>> {
         let connection = rustls::ServerConnection::new(self.0.clone())?;
+        let socket = HandshakeSocket {
+            inner: stream,
+            deadline: Some(Instant::now() + HANDSHAKE_TIMEOUT),
+        };
         Ok(RustlsStream(Arc::new(Mutex::new(
-            rustls::StreamOwned::new(connection, stream),
+            rustls::StreamOwned::new(connection, socket),
         ))))
     }
 }
