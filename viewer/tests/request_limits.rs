@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::TestViewer;
 
-/// Longest request line or header line the server reads, CRLF included.
+/// Maximum length of the request line and of a header line, CRLF included.
 const MAX_LINE_LEN: usize = 8 * 1024;
 
-/// Longest request head the server reads.
+/// Maximum length of a request head.
 const MAX_HEAD_LEN: usize = 64 * 1024;
 
 /// Sends `GET /ping` on a new connection and returns the raw response, or the read error.
@@ -249,4 +249,97 @@ fn http2_requests_get_505_and_close() {
 
     let reply = ping(viewer.addr).expect("the viewer stopped answering");
     assert!(reply.ends_with("pong"), "response: {reply}");
+}
+
+#[test]
+fn malformed_heads_get_400() {
+    let viewer = TestViewer::start();
+
+    // Each case is a whole request that the server reads to its end before it responds.
+    let cases: [(&str, &[u8]); 4] = [
+        ("bare LF", b"GET /ping HTTP/1.1\nHost: x\n\n"),
+        ("bare LF in a header", b"GET /ping HTTP/1.1\r\nHost: x\n"),
+        ("non-ASCII path", b"GET /p\xc3\xa9 HTTP/1.1\r\n"),
+        (
+            "non-ASCII header",
+            b"GET /ping HTTP/1.1\r\nX-Name: \xff\r\n",
+        ),
+    ];
+    for (case, bytes) in cases {
+        let started = Instant::now();
+        let reply = send_and_read(viewer.addr, bytes);
+
+        assert!(reply.starts_with("HTTP/1.1 400"), "{case}: {reply:.200}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{case}: answered after {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(ping(viewer.addr).unwrap().ends_with("pong"));
+}
+
+#[test]
+fn unsupported_transfer_encoding_gets_501() {
+    let viewer = TestViewer::start();
+
+    for coding in ["gzip", "gzip, chunked", "identity"] {
+        let head = format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {coding}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        );
+        let reply = send_and_read(viewer.addr, head.as_bytes());
+
+        assert!(reply.starts_with("HTTP/1.1 501"), "{coding}: {reply:.200}");
+    }
+}
+
+#[test]
+fn http_0_9_gets_505() {
+    let viewer = TestViewer::start();
+
+    let reply = send_and_read(viewer.addr, b"GET /ping HTTP/0.9\r\n\r\n");
+
+    assert!(reply.starts_with("HTTP/1.1 505"), "response: {reply:.200}");
+}
+
+#[test]
+fn stalled_head_gets_408() {
+    let viewer = TestViewer::start_with(|config| {
+        config.timeouts.read = Duration::from_secs(1);
+    });
+
+    // Part of a head, then silence: the read timeout ends it, and since the head had begun,
+    // the client learns why.
+    let mut stream = TcpStream::connect(viewer.addr).unwrap();
+    stream.write_all(b"GET /ping HTTP/1.1\r\nHo").unwrap();
+    let (waited, reply) = time_until_closed(stream);
+
+    assert!(reply.starts_with("HTTP/1.1 408"), "response: {reply:.200}");
+    assert!(waited < Duration::from_secs(10), "closed after {waited:?}");
+}
+
+/// Returns the number of file descriptors this process has open.
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+#[test]
+fn finished_connections_hold_no_descriptors() {
+    let viewer = TestViewer::start();
+    assert!(ping(viewer.addr).unwrap().ends_with("pong"));
+    let before = open_descriptors();
+
+    // Each ping closes its connection. The viewer runs in this process, so a descriptor it
+    // kept per finished connection would show here.
+    for _ in 0..300 {
+        assert!(ping(viewer.addr).unwrap().ends_with("pong"));
+    }
+    thread::sleep(Duration::from_millis(500));
+    let after = open_descriptors();
+
+    assert!(
+        after < before + 20,
+        "{before} descriptors open before 300 requests, {after} after"
+    );
 }

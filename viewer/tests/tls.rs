@@ -1,7 +1,7 @@
 //! The viewer binary over HTTPS with a self-signed certificate from Debian's openssl, and
 //! curl as the TLS client.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -369,8 +369,54 @@ fn close_notify_in_handshake_ends_connection() {
     viewer.stop();
 
     assert!(closed.is_ok(), "the viewer kept the connection: {closed:?}");
-    // Linux reports 100 clock ticks per second, so 50 ticks are half a second of CPU time; a
+    // Linux reports 100 clock ticks per second, so 50 ticks are half a second of CPU time. A
     // looping connection thread would use about 200 in these 2 s.
     assert!(used < 50, "the viewer used {used} ticks of CPU time");
     assert!(ping.ends_with("pong"), "ping: {ping}");
+}
+
+#[test]
+fn dripping_handshake_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let config = write_config(dir.path(), Some((&cert, &key)));
+    let viewer = Running::start(&config);
+    let addr = viewer.url.trim_start_matches("https://").to_string();
+
+    // The start of a TLS record announcing a large ClientHello, then one byte every 2 s. Each
+    // byte beats the 10 s socket timeout, so only the handshake deadline (10 s from accept)
+    // ends the connection.
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let started = std::time::Instant::now();
+    let mut dripper = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let bytes = [0x16, 0x03, 0x01, 0x40, 0x00, 0x01]
+            .into_iter()
+            .chain([0; 30]);
+        for byte in bytes {
+            if dripper.write_all(&[byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reply = Vec::new();
+    let closed = stream.read_to_end(&mut reply);
+    let waited = started.elapsed();
+    drop(stream);
+    sender.join().unwrap();
+    viewer.stop();
+
+    assert!(
+        closed.is_ok()
+            || closed
+                .as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::ConnectionReset),
+        "the viewer kept the connection: {closed:?}"
+    );
+    assert!(waited >= Duration::from_secs(9), "closed after {waited:?}");
+    assert!(waited < Duration::from_secs(30), "closed after {waited:?}");
 }

@@ -6,16 +6,14 @@
 //! read timeout also ends a wait in `accept(2)` with `EAGAIN`, which the vendored tiny_http
 //! takes as a cue to accept again.
 //!
-//! A timeout bounds one wait, not a whole request. So each worker looks the request's socket
-//! up in `/proc/self/fd` by its local port and peer address ([`find_socket`]), because
-//! tiny_http does not expose it. A [`Watchdog`] then shuts down the read side of sockets whose
-//! deadline passed, which ends a body that arrives a byte at a time and a kept-alive
-//! connection idle between two requests.
+//! A timeout bounds one wait, not a whole request. The vendored tiny_http bounds the TLS
+//! handshake (10 s from accept) and the request head (64 KiB, and 30 s from its first byte)
+//! itself. For a body left on the socket, the worker looks the request's socket up in
+//! `/proc/self/fd` by its local port and peer address ([`find_socket`]), because tiny_http
+//! does not expose it. A [`Watchdog`] then shuts down the socket's read side when the body
+//! deadline passes.
 //!
-//! The vendored tiny_http bounds the request head itself: 64 KiB, and 30 s from its first
-//! byte.
-//!
-//! NOTE: every open connection holds a tiny_http thread, and tiny_http closes new connections
+//! NOTE: every open connection occupies a tiny_http thread, and tiny_http closes new connections
 //! while 256 are open, from any address. So one host that keeps 256 connections busy locks
 //! other clients out, though only for as long as it keeps that up.
 
