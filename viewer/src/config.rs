@@ -338,16 +338,45 @@ fn listen_addrs<'de, D: Deserializer<'de>>(
     Ok(Some(addrs))
 }
 
+/// Reads and parses the configuration file at `path`, with its relative paths resolved
+/// against the folder that contains it.
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
 
-    toml::from_str(&text).map_err(|error| ConfigError::Parse {
+    let mut file: FileConfig = toml::from_str(&text).map_err(|error| ConfigError::Parse {
         path: path.to_path_buf(),
         message: error.to_string(),
-    })
+    })?;
+    if let Some(folder) = path.parent() {
+        file.resolve_paths(folder);
+    }
+    Ok(file)
+}
+
+impl FileConfig {
+    /// Joins every relative path of the file to `folder`, so that a file means the same
+    /// wherever the viewer starts, as the sensor's does. Paths given as flags stay relative
+    /// to the working directory.
+    fn resolve_paths(&mut self, folder: &Path) {
+        let resolve = |path: &mut Option<PathBuf>| {
+            // An empty path stays empty, so that its own check rejects it.
+            let relative = |path: &&mut PathBuf| path.is_relative() && !path.as_os_str().is_empty();
+            if let Some(path) = path.as_mut().filter(relative) {
+                *path = folder.join(&*path);
+            }
+        };
+
+        resolve(&mut self.server.tls_cert);
+        resolve(&mut self.server.tls_key);
+        resolve(&mut self.data.log_dir);
+        resolve(&mut self.data.users);
+        resolve(&mut self.data.setup_code);
+        resolve(&mut self.intake.secret_file);
+        resolve(&mut self.intake.state);
+    }
 }
 
 #[cfg(test)]
@@ -468,6 +497,36 @@ mod tests {
 
         assert_eq!(config.setup_code_file, Some(PathBuf::from("/d/setup-code")));
         assert!(empty.to_string().contains("data.setup_code"), "{empty}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("viewer.toml");
+        let text = "[server]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"/etc/key.pem\"\n\
+                    [data]\nlog_dir = \"log\"\nusers = \"users.toml\"\n\
+                    setup_code = \"code.txt\"\n\
+                    [intake]\nsecret_file = \"intake.key\"\nstate = \"state.json\"\n";
+        fs::write(&path, text).unwrap();
+        let overrides = Overrides {
+            listen: vec![],
+            log_dir: None,
+            users_file: Some(PathBuf::from("flag-users.toml")),
+        };
+        let config = Config::load(Some(&path), &overrides).unwrap();
+        let tls = config.tls.unwrap();
+
+        assert_eq!(tls.cert, dir.path().join("tls/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/etc/key.pem"));
+        assert_eq!(config.log_dir, dir.path().join("log"));
+        assert_eq!(config.setup_code_file, Some(dir.path().join("code.txt")));
+        // A flag stays relative to the working directory.
+        assert_eq!(config.users_file, PathBuf::from("flag-users.toml"));
+        assert_eq!(
+            config.intake.secret_file,
+            Some(dir.path().join("intake.key"))
+        );
+        assert_eq!(config.intake.state_file, dir.path().join("state.json"));
     }
 
     #[test]
