@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod cache;
+pub mod counts;
 pub mod entry;
 pub mod fields;
 pub mod filter;
