@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 
 use super::index::DayIndex;
 
-/// Days whose counts are kept, about ten years of daily files. Each count takes a few dozen
+/// Days whose counts are kept, over eleven years of daily files. Each count takes a few dozen
 /// bytes. When the table is full, the oldest date is dropped.
 pub const MAX_COUNTED_DAYS: usize = 4096;
 
