@@ -160,9 +160,16 @@ fn delivered_events_reach_api() {
     assert_eq!(output.stats().sent, 60);
 
     let session = viewer.login("admin");
-    let page = session.json(&format!(
-        "/api/events?from={yesterday}&to={today}&limit=1000"
-    ));
+    let path = format!("/api/events?from={yesterday}&to={today}&limit=1000");
+    // The default view returns a null total until the background index has counted the days.
+    let mut page = session.json(&path);
+    for _ in 0..200 {
+        if !page["total"].is_null() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        page = session.json(&path);
+    }
     assert_eq!(page["total"], 60);
     let trails: Vec<&str> = page["events"]
         .as_array()

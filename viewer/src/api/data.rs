@@ -14,10 +14,12 @@ use crate::http::response::{self, header, Reply};
 use crate::http::router::Caller;
 use crate::http::server::App;
 use crate::logs::aggregate::{self, PivotKind};
+use crate::logs::cache::IndexCache;
 use crate::logs::filter::Filter;
+use crate::logs::newest;
 use crate::logs::query::{self, QueryError, Sort, SortField};
 use crate::logs::record::{EventRecord, CSV_HEADER};
-use crate::logs::tail::{self, MAX_TAIL_EVENTS};
+use crate::logs::tail::MAX_TAIL_EVENTS;
 
 /// Lines one live poll returns at most; the client polls again from `next` for the rest.
 pub const MAX_LIVE_LINES: usize = 1000;
@@ -56,7 +58,7 @@ fn bad_request(failure: &ParamError) -> Reply {
 /// Body of `GET /api/events`.
 #[derive(Serialize)]
 struct EventsBody {
-    /// Matching events over the whole range, `null` while the day is still being indexed.
+    /// Matching events over the whole range, `null` while some day is still being indexed.
     total: Option<u64>,
     offset: usize,
     events: Vec<EventRecord>,
@@ -80,11 +82,21 @@ pub fn events(app: &Arc<App>, caller: &Caller, params: &Params) -> Reply {
     };
     let default_view =
         sort == newest_first && filter.is_empty() && offset + limit <= MAX_TAIL_EVENTS;
-    if let ([date], true) = (dates.as_slice(), default_view) {
-        if app.cache.reserve(*date) {
-            if let Some(reply) = events_from_tail(app, *date, offset, limit) {
-                return reply;
+    if default_view {
+        match newest::newest_page(&app.cache, &dates, offset, limit) {
+            Ok(Some(page)) => {
+                index_in_background(app, &page.uncounted);
+                return response::json(
+                    200,
+                    &EventsBody {
+                        total: page.total,
+                        offset,
+                        events: page.events,
+                    },
+                );
             }
+            Ok(None) => {}
+            Err(failure) => return query_failed(&failure),
         }
     }
 
@@ -101,48 +113,47 @@ pub fn events(app: &Arc<App>, caller: &Caller, params: &Params) -> Reply {
     }
 }
 
-/// Serves a page of the default view of a day that was not in the cache by reading the end
-/// of its file, and starts indexing the day so that a later request gets the total. Returns
-/// `None` when the file's times are out of order, so only the index can serve the page.
-///
-/// NOTE: the page assumes that lines are appended in time order, as the sensor writes them.
-/// It checks the lines it reads, but a line further up with a newer time, such as a late
-/// event from a remote sensor, shows first only once the day is indexed.
-fn events_from_tail(app: &Arc<App>, date: NaiveDate, offset: usize, limit: usize) -> Option<Reply> {
-    let path = app.cache.path_of(date);
-    let newest = match tail::newest(&path, offset + limit) {
-        Ok(Some(newest)) => newest,
-        Ok(None) => return None,
-        Err(failure) => {
-            let failure = QueryError::Read {
-                path,
-                source: failure,
-            };
-            return Some(query_failed(&failure));
-        }
-    };
-
-    let indexing_app = Arc::clone(app);
+/// Queues `dates` for the background index, so that a later request of the default view gets
+/// its total, and starts the worker thread unless one is running. At most one worker runs for
+/// the whole viewer, and it indexes one day at a time.
+fn index_in_background(app: &Arc<App>, dates: &[NaiveDate]) {
+    if !app.cache.index_queue().push(dates) {
+        return;
+    }
+    let worker = Arc::clone(app);
     let spawned = std::thread::Builder::new()
         .name("viewer-index".to_string())
         .spawn(move || {
-            if let Err(failure) = indexing_app.cache.get(date) {
-                error!("indexing the log of {date} failed: {failure}");
+            let drained = std::panic::catch_unwind(|| drain_index_queue(&worker.cache));
+            if drained.is_err() {
+                error!("the background index worker panicked; later requests queue their days");
+                worker.cache.index_queue().abandon();
             }
-            release_free_memory();
         });
     if let Err(failure) = spawned {
-        error!("cannot start a thread to index the log of {date}: {failure}");
+        error!(
+            "cannot start a thread to index {} days of logs: {failure}",
+            dates.len()
+        );
+        app.cache.index_queue().abandon();
     }
+}
 
-    Some(response::json(
-        200,
-        &EventsBody {
-            total: None,
-            offset,
-            events: newest.into_iter().skip(offset).collect(),
-        },
-    ))
+/// Indexes the queued days one at a time until the queue is empty.
+///
+/// NOTE: a day that fails to index stays without a count, so each later request of the default
+/// view queues it again and the failure is logged once per attempt.
+fn drain_index_queue(cache: &IndexCache) {
+    while let Some(date) = cache.index_queue().pop() {
+        // A query may have indexed the day since it was queued.
+        if let Ok(Some(_)) = cache.known_count(date) {
+            continue;
+        }
+        if let Err(failure) = cache.get(date) {
+            error!("indexing the log of {date} failed: {failure}");
+        }
+        release_free_memory();
+    }
 }
 
 /// Returns memory that the allocator keeps free to the system. glibc keeps what a thread

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::counts::{DayCount, DayCounts};
 use super::index::{DayIndex, IndexError};
+use super::index_queue::IndexQueue;
 
 /// Indexed lines kept across all cached days: 28.8 MB of entries at 24 bytes each, enough for
 /// one day of a million events and some small days while the viewer stays under 50 MB. A query
@@ -34,6 +36,10 @@ pub struct IndexCache {
     /// block queries on another.
     days: Mutex<Vec<(NaiveDate, Arc<Mutex<DayIndex>>)>>,
     query_time_limit: Duration,
+    /// Event count of every day indexed so far, kept after eviction.
+    counts: DayCounts,
+    /// Days that a default-view request found without a count.
+    queue: IndexQueue,
 }
 
 impl IndexCache {
@@ -46,6 +52,8 @@ impl IndexCache {
             max_lines,
             days: Mutex::new(Vec::new()),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
+            counts: DayCounts::default(),
+            queue: IndexQueue::default(),
         }
     }
 
@@ -65,19 +73,6 @@ impl IndexCache {
     pub fn path_of(&self, date: NaiveDate) -> PathBuf {
         self.log_dir
             .join(format!("{}.log", date.format("%Y-%m-%d")))
-    }
-
-    /// Adds an empty entry for `date` unless the cache has one, and returns whether it added
-    /// it. Later queries of `date` then wait for the index in [`IndexCache::get`] instead of
-    /// finding the day missing.
-    pub fn reserve(&self, date: NaiveDate) -> bool {
-        let mut days = self.days.lock().unwrap_or_else(|e| e.into_inner());
-        if days.iter().any(|(day, _)| *day == date) {
-            return false;
-        }
-        let empty = DayIndex::empty(&self.path_of(date));
-        days.push((date, Arc::new(Mutex::new(empty))));
-        true
     }
 
     /// Returns the up-to-date index of `date`, empty if the day has no file.
@@ -107,9 +102,45 @@ impl IndexCache {
             *current = fresh.clone();
             fresh
         };
+        self.counts.record(date, &index);
 
         self.evict(date, self.max_lines);
         Ok(index)
+    }
+
+    /// Returns the event count of `date` without indexing the whole day: the stored count
+    /// while the file is unchanged, or the count of the cached index after indexing the lines
+    /// appended since, as for today's growing file. Returns `None` when the day is neither
+    /// counted nor cached, or while another thread is indexing it.
+    pub fn known_count(&self, date: NaiveDate) -> Result<Option<DayCount>, IndexError> {
+        let path = self.path_of(date);
+        let stored = self
+            .counts
+            .lookup(date, &path)
+            .map_err(|source| IndexError::Read { path, source })?;
+        if stored.is_some() {
+            return Ok(stored);
+        }
+        if !self.has_index(date) {
+            return Ok(None);
+        }
+        Ok(Some(DayCount::of(&self.get(date)?)))
+    }
+
+    /// Returns whether the cache contains an index of `date` built from its file, and no other
+    /// thread is updating it.
+    fn has_index(&self, date: NaiveDate) -> bool {
+        let days = self.days.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((_, slot)) = days.iter().find(|(day, _)| *day == date) else {
+            return false;
+        };
+        let ready = slot.try_lock().is_ok_and(|index| index.inode() != 0);
+        ready
+    }
+
+    /// Days that default-view requests found without a count, for the background worker.
+    pub fn index_queue(&self) -> &IndexQueue {
+        &self.queue
     }
 
     /// Lines currently cached. Days whose index another thread is updating count as empty.

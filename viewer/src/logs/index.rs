@@ -45,6 +45,8 @@ pub struct DayIndex {
     pub time_sorted: bool,
     /// Inode of the indexed file, to notice a file replaced under the same name.
     inode: u64,
+    /// Length of the file at the last refresh. Bytes past `end` are an unfinished last line.
+    pub file_len: u64,
 }
 
 impl DayIndex {
@@ -58,7 +60,13 @@ impl DayIndex {
             skipped: 0,
             time_sorted: true,
             inode: 0,
+            file_len: 0,
         }
+    }
+
+    /// Inode of the indexed file, 0 before the first refresh and for a missing file.
+    pub fn inode(&self) -> u64 {
+        self.inode
     }
 
     /// Number of indexed lines.
@@ -124,6 +132,7 @@ impl DayIndex {
         } else {
             self.clone()
         };
+        next.file_len = metadata.len();
         if metadata.len() == next.end {
             return Ok(next);
         }
