@@ -9,23 +9,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::TestViewer;
+use common::{ping, TestViewer};
 
 /// Maximum length of the request line and of a header line, CRLF included.
 const MAX_LINE_LEN: usize = 8 * 1024;
 
 /// Maximum length of a request head.
 const MAX_HEAD_LEN: usize = 64 * 1024;
-
-/// Sends `GET /ping` on a new connection and returns the raw response, or the read error.
-fn ping(addr: SocketAddr) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    stream.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
-}
 
 /// Sends `bytes` on a new connection and returns everything the server sends before it
 /// closes. The server reads exactly `bytes` before it gives up on such a head, so it closes

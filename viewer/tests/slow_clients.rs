@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{day, event, TestViewer};
+use common::{day, event, ping, TestViewer};
 use nix::sys::socket::{setsockopt, sockopt};
 use trailwatch_viewer::http::connection::ConnectionTimeouts;
 use trailwatch_viewer::http::server::WORKERS_PER_LISTENER;
@@ -24,16 +24,6 @@ fn start_slow_request(addr: SocketAddr, method: &str, path: &str) -> TcpStream {
     );
     stream.write_all(head.as_bytes()).unwrap();
     stream
-}
-
-/// Sends `GET /ping` on a new connection and returns the raw response, or the read error.
-fn ping(addr: SocketAddr) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    stream.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }
 
 /// Waits until tiny_http has taken up the connections just opened. Its thread pool queues a

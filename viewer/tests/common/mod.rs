@@ -233,6 +233,16 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Sends `GET /ping` on a new connection and returns the raw response, or the error.
+pub fn ping(addr: SocketAddr) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
 pub fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply {
     let cookie = token.map(|token| format!("tw_session={token}"));
     let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
