@@ -6,8 +6,9 @@
 //! its own with a deadline for the body, so that clients sending a byte every few seconds
 //! never hold a worker. A connection whose response could not be sent is reset.
 //!
-//! Sockets are looked up only for those two cases and not kept between requests, so a
-//! finished connection keeps no file descriptor open here.
+//! Sockets are looked up only for those two cases, and for responses too large for the
+//! socket buffers, and never kept past a response, so a finished connection keeps no file
+//! descriptor open here.
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -25,6 +26,11 @@ use super::server::App;
 /// of its own. Beyond this the viewer responds with 503 without reading the body.
 pub const MAX_BODY_REQUESTS: usize = 32;
 
+/// Response bodies above this size, or of unknown size, keep their socket until they are
+/// sent, so that a client that stops reading can be reset. Smaller ones fit the socket
+/// buffers of both ends.
+const LARGE_RESPONSE_BYTES: usize = 64 * 1024;
+
 /// The count of requests reading a body on threads of their own.
 #[derive(Debug, Default)]
 pub struct Connections {
@@ -36,10 +42,7 @@ pub fn serve(server: &tiny_http::Server, app: &Arc<App>, port: u16) {
     while let Ok(request) = server.recv() {
         let key = request.remote_addr().map(|peer| (port, *peer));
         if !connection::body_on_socket(&request) {
-            let sent = handle(app, request);
-            if !sent {
-                reset(key);
-            }
+            handle(app, request, key, None);
             continue;
         }
 
@@ -50,18 +53,18 @@ pub fn serve(server: &tiny_http::Server, app: &Arc<App>, port: u16) {
             reject_busy(request, socket.as_deref());
             continue;
         }
-        let deadline = socket.map(|socket| app.watchdog.arm(socket, app.config.timeouts.body));
+        let deadline = socket.as_ref().map(|socket| {
+            app.watchdog
+                .arm(Arc::clone(socket), app.config.timeouts.body)
+        });
         let thread_app = Arc::clone(app);
         let spawned = std::thread::Builder::new()
             .name("viewer-body".to_string())
             .spawn(move || {
-                let sent = handle(&thread_app, request);
+                handle(&thread_app, request, key, socket);
                 // Dropping the request above read the rest of the body, so the deadline
                 // stays armed until then.
                 drop(deadline);
-                if !sent {
-                    reset(key);
-                }
                 thread_app
                     .connections
                     .body_requests
@@ -91,26 +94,33 @@ fn find_socket(key: (u16, SocketAddr)) -> Option<Arc<OwnedFd>> {
     }
 }
 
-/// Resets the connection `key` after sending its response failed, because the client
-/// stopped reading or went away.
-fn reset(key: Option<(u16, SocketAddr)>) {
-    let Some(socket) = key.and_then(find_socket) else {
-        return;
-    };
-    if let Err(error) = connection::reset(&socket) {
-        debug!("cannot reset a connection: {error}");
-    }
-}
-
-/// Routes `request` and sends the response. Returns false when sending failed.
-fn handle(app: &Arc<App>, mut request: tiny_http::Request) -> bool {
+/// Routes `request` and sends the response, and resets the connection when sending failed,
+/// because the client stopped reading or went away. `socket` is the connection's socket when
+/// the caller already looked it up.
+fn handle(
+    app: &Arc<App>,
+    mut request: tiny_http::Request,
+    key: Option<(u16, SocketAddr)>,
+    socket: Option<Arc<OwnedFd>>,
+) {
     let peer = request.remote_addr().copied();
     let reply = router::route(app, &mut request);
-    match request.respond(reply) {
-        Ok(()) => true,
-        Err(error) => {
-            debug!("cannot send a response to {peer:?}: {error}");
-            false
+
+    // tiny_http closes the socket as soon as a write fails. A response larger than the
+    // socket buffers would then go on trickling to a client that stopped reading, so its
+    // socket is held here first, to be reset if sending fails.
+    let large = reply
+        .data_length()
+        .is_none_or(|length| length > LARGE_RESPONSE_BYTES);
+    let socket = socket.or_else(|| key.filter(|_| large).and_then(find_socket));
+
+    let Err(error) = request.respond(reply) else {
+        return;
+    };
+    debug!("cannot send a response to {peer:?}: {error}");
+    if let Some(socket) = socket {
+        if let Err(error) = connection::reset(&socket) {
+            debug!("cannot reset the connection from {peer:?}: {error}");
         }
     }
 }
