@@ -188,10 +188,11 @@ class Guest:
     def viewer_events(self, cookie, date):
         """Returns the total of GET /api/events for one date, or None when the request fails.
 
-        For a day it has not indexed yet, the viewer serves the first request from the end of
-        the file with a null total. The next request waits for the index, so a null total is
-        requested once more."""
-        for _ in range(2):
+        For a day it has not counted yet, the viewer serves the default view from the end of
+        the file with a null total while a background thread indexes the day, so a null total
+        is requested again every second for up to 60 s."""
+        deadline = time.monotonic() + 60
+        while True:
             connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
             try:
                 connection.request("GET", f"/api/events?from={date}&to={date}&limit=5",
@@ -209,8 +210,10 @@ class Guest:
                 connection.close()
             if total is not None:
                 return total
-        log("/api/events: the total stayed null on a second request")
-        return None
+            if time.monotonic() > deadline:
+                log("/api/events: the total stayed null for 60 s")
+                return None
+            time.sleep(1)
 
     def frames_sent_by_guest(self):
         count = 0
