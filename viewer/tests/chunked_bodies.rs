@@ -119,9 +119,16 @@ fn invalid_chunk_sizes_rejected() {
 
         let reply = send_and_read(viewer.addr, &request);
 
-        let shown = String::from_utf8_lossy(body);
-        assert_eq!(status_lines(&reply), ["HTTP/1.1 400"], "{shown:?}: {reply}");
-        assert!(reply.contains("invalid login form"), "{shown:?}: {reply}");
+        let body_text = String::from_utf8_lossy(body);
+        assert_eq!(
+            status_lines(&reply),
+            ["HTTP/1.1 400"],
+            "{body_text:?}: {reply}"
+        );
+        assert!(
+            reply.contains("invalid login form"),
+            "{body_text:?}: {reply}"
+        );
     }
 }
 
@@ -163,8 +170,12 @@ fn invalid_content_lengths_rejected() {
 
         let reply = send_and_read(viewer.addr, &request);
 
-        let shown = String::from_utf8_lossy(length);
-        assert_eq!(status_lines(&reply), ["HTTP/1.1 400"], "{shown}: {reply}");
-        assert!(!reply.contains("not found"), "{shown}: {reply}");
+        let body_text = String::from_utf8_lossy(length);
+        assert_eq!(
+            status_lines(&reply),
+            ["HTTP/1.1 400"],
+            "{body_text}: {reply}"
+        );
+        assert!(!reply.contains("not found"), "{body_text}: {reply}");
     }
 }

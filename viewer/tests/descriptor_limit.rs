@@ -64,11 +64,11 @@ fn descriptor_exhaustion_recovered() {
     // Twice as many silent clients as the viewer has descriptors: accepting them fails with
     // EMFILE once the descriptors run out.
     // A connect may fail once the viewer stopped listening, which the ping below reports.
-    let held: Vec<TcpStream> = (0..2 * FILE_LIMIT)
+    let silent_clients: Vec<TcpStream> = (0..2 * FILE_LIMIT)
         .filter_map(|_| TcpStream::connect(&addr).ok())
         .collect();
     thread::sleep(Duration::from_secs(2));
-    drop(held);
+    drop(silent_clients);
     thread::sleep(Duration::from_secs(2));
 
     let reply = ping(&addr);

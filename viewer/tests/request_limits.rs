@@ -100,7 +100,7 @@ fn long_header_line_gets_431() {
 fn header_line_at_limit_accepted() {
     let viewer = TestViewer::start();
 
-    // The longest header line allowed: its content and CRLF make MAX_LINE_LEN bytes.
+    // A header line of the maximum length: its content and CRLF make MAX_LINE_LEN bytes.
     let mut head = b"GET /ping HTTP/1.1\r\nConnection: close\r\n".to_vec();
     let header_start = head.len();
     head.extend_from_slice(b"X-Padding: ");
@@ -208,7 +208,7 @@ fn connections_beyond_limit_closed() {
     let viewer = TestViewer::start();
 
     // Fill the server with silent connections, each holding a tiny_http thread.
-    let held: Vec<TcpStream> = (0..tiny_http::MAX_CONNECTIONS)
+    let silent_clients: Vec<TcpStream> = (0..tiny_http::MAX_CONNECTIONS)
         .map(|_| TcpStream::connect(viewer.addr).unwrap())
         .collect();
     thread::sleep(Duration::from_secs(1));
@@ -219,7 +219,7 @@ fn connections_beyond_limit_closed() {
     assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
 
     // Once the silent clients leave, the server serves again.
-    drop(held);
+    drop(silent_clients);
     thread::sleep(Duration::from_secs(1));
     let reply = ping(viewer.addr).expect("the viewer stopped answering");
     assert!(reply.ends_with("pong"), "response: {reply}");
@@ -231,7 +231,7 @@ fn http2_requests_get_505_and_close() {
 
     // More HTTP/2 prefaces than the server keeps connections open at once. Released
     // tiny_http 0.12 never sent its 505 and kept each connection open for ever, so after 256
-    // of them the viewer served nobody until it was restarted.
+    // of them the viewer accepted no client until it was restarted.
     for _ in 0..tiny_http::MAX_CONNECTIONS + 8 {
         let reply = send_and_read(viewer.addr, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         assert!(reply.starts_with("HTTP/1.1 505"), "response: {reply:?}");

@@ -112,7 +112,11 @@ fn handle(
     let large = reply
         .data_length()
         .is_none_or(|length| length > LARGE_RESPONSE_BYTES);
-    let socket = socket.or_else(|| key.filter(|_| large).and_then(find_socket));
+    let socket = match socket {
+        Some(socket) => Some(socket),
+        None if large => key.and_then(find_socket),
+        None => None,
+    };
 
     let Err(error) = request.respond(reply) else {
         return;

@@ -17,8 +17,8 @@ pub struct IndexQueue {
 
 #[derive(Debug, Default)]
 struct QueueState {
-    /// Dates in the order they are indexed, each at most once. The default view queues only
-    /// days whose log file exists, so the queue stays bounded by the files in the log directory.
+    /// Dates in the order they are indexed, each at most once. A missing log file counts as 0
+    /// events and is never queued, so the queue is at most as long as the log folder has files.
     dates: VecDeque<NaiveDate>,
     worker_running: bool,
 }

@@ -194,7 +194,7 @@ impl BatchLines<'_> {
             filter,
             needles,
         } = *self;
-        let wanted: Vec<usize> = batch
+        let positions_to_read: Vec<usize> = batch
             .iter()
             .filter(|(_, _, read)| *read)
             .map(|(position, _, _)| *position)
@@ -237,9 +237,14 @@ impl BatchLines<'_> {
         };
 
         let needle = needles.raw_line_needle();
-        let flow = read_lines(file, index, &wanted, needle, buffers, &mut |line| {
-            emit_until(line.index, Some(line), visit)
-        })?;
+        let flow = read_lines(
+            file,
+            index,
+            &positions_to_read,
+            needle,
+            buffers,
+            &mut |line| emit_until(line.index, Some(line), visit),
+        )?;
         if flow.is_break() {
             return Ok(flow);
         }
