@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use crate::http::connection::ConnectionTimeouts;
-use crate::logs::cache::DEFAULT_QUERY_TIME_LIMIT;
+use crate::logs::cache::{DEFAULT_INLINE_COUNT_BYTES, DEFAULT_QUERY_TIME_LIMIT};
 use crate::net::{parse_listen_addr, IpNet};
 
 /// Port of Maltrail's web server, kept so that existing bookmarks and proxies keep working.
@@ -43,6 +43,11 @@ pub struct Config {
     /// Time a query over several days may read logs before it fails with 503. Not read from
     /// the file either.
     pub query_time_limit: Duration,
+    /// Bytes of log files without a count that a default-view request indexes itself before
+    /// responding; see
+    /// [`IndexCache::with_inline_count_bytes`](crate::logs::cache::IndexCache::with_inline_count_bytes).
+    /// Not read from the file.
+    pub inline_count_bytes: u64,
 }
 
 /// The `[intake]` section: which remote sensor intakes run, and their files.
@@ -230,6 +235,7 @@ impl Config {
             intake,
             timeouts: ConnectionTimeouts::default(),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
+            inline_count_bytes: DEFAULT_INLINE_COUNT_BYTES,
         })
     }
 
@@ -248,6 +254,7 @@ impl Config {
             },
             timeouts: ConnectionTimeouts::default(),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
+            inline_count_bytes: DEFAULT_INLINE_COUNT_BYTES,
             users_file,
         }
     }

@@ -10,11 +10,18 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use common::{day, event, Session, TestViewer};
+use trailwatch_viewer::logs::cache::DEFAULT_INLINE_COUNT_BYTES;
 
 /// Writes 2 events three days ago, none two days ago, 3 events and a bad line yesterday, and
-/// 2 events today. Returns the first and last date of the range.
+/// 2 events today, for a viewer that counts no day during a request. Returns the first and last
+/// date of the range.
 fn viewer_with_days() -> (TestViewer, NaiveDate, NaiveDate) {
-    let viewer = TestViewer::start();
+    viewer_with_days_counting(0)
+}
+
+/// [`viewer_with_days`] for a viewer that counts `inline_bytes` of log files during a request.
+fn viewer_with_days_counting(inline_bytes: u64) -> (TestViewer, NaiveDate, NaiveDate) {
+    let viewer = TestViewer::start_with(|config| config.inline_count_bytes = inline_bytes);
     let (oldest, yesterday, today) = (day(-3), day(-1), day(0));
     viewer.write_events(&[
         event(
@@ -115,6 +122,33 @@ fn range_total_null_then_indexed() {
     let mut newest_first = infos(&oldest_first);
     newest_first.reverse();
     assert_eq!(infos(&counted), newest_first[1..5]);
+}
+
+#[test]
+fn small_days_counted_at_once() {
+    let (viewer, from, to) = viewer_with_days_counting(DEFAULT_INLINE_COUNT_BYTES);
+    let session = viewer.login("admin");
+    let range = format!("from={from}&to={to}");
+
+    let first = session.json(&format!("/api/events?{range}&limit=4&offset=1"));
+    viewer.write_events(&[event(
+        to,
+        0,
+        7,
+        "10.0.0.8",
+        "203.0.113.4",
+        "d.test",
+        "today 3",
+    )]);
+    let grown = session.json(&format!("/api/events?{range}&limit=1"));
+
+    assert_eq!(first["total"], 7, "first request: {first}");
+    assert_eq!(
+        infos(&first),
+        ["today 1", "yesterday 3", "yesterday 2", "yesterday 1"]
+    );
+    assert_eq!(grown["total"], 8, "after an append: {grown}");
+    assert_eq!(infos(&grown), ["today 3"]);
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn index_threads() -> usize {
 
 #[test]
 fn concurrent_requests_share_worker() {
-    let viewer = TestViewer::start();
+    let viewer = TestViewer::start_with(|config| config.inline_count_bytes = 0);
     let first: NaiveDate = "2026-03-01".parse().unwrap();
     let dates: Vec<NaiveDate> = first.iter_days().take(DAYS).collect();
     for date in &dates {

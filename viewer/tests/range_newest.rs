@@ -81,7 +81,7 @@ fn ports(events: &[EventRecord]) -> Vec<Option<u16>> {
 fn pages_match_indexed_pages() {
     let dir = tempfile::tempdir().unwrap();
     let dates = write_days(dir.path());
-    let cache = IndexCache::new(dir.path(), SMALL_BOUND);
+    let cache = IndexCache::new(dir.path(), SMALL_BOUND).with_inline_count_bytes(0);
     // Boundaries: the newest day ends at 250, the day with bad lines at 410, the oldest at 620.
     let pages = [
         (0, 1),
@@ -117,7 +117,7 @@ fn pages_match_indexed_pages() {
 fn total_known_once_days_indexed() {
     let dir = tempfile::tempdir().unwrap();
     let dates = write_days(dir.path());
-    let cache = IndexCache::new(dir.path(), SMALL_BOUND);
+    let cache = IndexCache::new(dir.path(), SMALL_BOUND).with_inline_count_bytes(0);
 
     let before = newest_page(&cache, &dates, 0, 10).unwrap().unwrap();
     for &date in &dates {
@@ -140,7 +140,7 @@ fn total_known_once_days_indexed() {
 fn grown_or_replaced_file_needs_indexing() {
     let dir = tempfile::tempdir().unwrap();
     let dates = write_days(dir.path());
-    let cache = IndexCache::new(dir.path(), SMALL_BOUND);
+    let cache = IndexCache::new(dir.path(), SMALL_BOUND).with_inline_count_bytes(0);
     for &date in &dates {
         cache.get(date).unwrap();
     }
@@ -178,7 +178,7 @@ fn grown_or_replaced_file_needs_indexing() {
 fn growing_cached_day_counted_incrementally() {
     let dir = tempfile::tempdir().unwrap();
     let dates = write_days(dir.path());
-    let cache = IndexCache::new(dir.path(), SMALL_BOUND);
+    let cache = IndexCache::new(dir.path(), SMALL_BOUND).with_inline_count_bytes(0);
     for &date in &dates {
         cache.get(date).unwrap();
     }
@@ -209,7 +209,7 @@ fn unsorted_day_falls_back_to_index() {
     let newest = path(dir.path(), dates[3]);
     let text = std::fs::read_to_string(&newest).unwrap();
     std::fs::write(&newest, line(dates[3], 80_000, 9) + &text).unwrap();
-    let cache = IndexCache::new(dir.path(), SMALL_BOUND);
+    let cache = IndexCache::new(dir.path(), SMALL_BOUND).with_inline_count_bytes(0);
 
     let before_indexing = newest_page(&cache, &dates, 0, 10).unwrap();
     cache.get(dates[3]).unwrap();

@@ -94,7 +94,8 @@ impl ViewerServer {
 
         let app = Arc::new(App {
             cache: IndexCache::new(&config.log_dir, MAX_CACHED_LINES)
-                .with_query_time_limit(config.query_time_limit),
+                .with_query_time_limit(config.query_time_limit)
+                .with_inline_count_bytes(config.inline_count_bytes),
             sessions: Sessions::new(config.session_lifetime),
             limiter: LoginLimiter::default(),
             users,

@@ -27,6 +27,10 @@ const DEFAULT_LINE_BYTES: u64 = 100;
 /// [`IndexCache::query_time_limit`].
 pub const DEFAULT_QUERY_TIME_LIMIT: Duration = Duration::from_secs(20);
 
+/// Default bytes of uncounted log files that a default-view request indexes itself; see
+/// [`IndexCache::with_inline_count_bytes`]. Four MiB are about 30,000 sensor lines.
+pub const DEFAULT_INLINE_COUNT_BYTES: u64 = 4 << 20;
+
 /// Index of each recently used day, refreshed on every use.
 #[derive(Debug)]
 pub struct IndexCache {
@@ -36,6 +40,7 @@ pub struct IndexCache {
     /// block queries on another.
     days: Mutex<Vec<(NaiveDate, Arc<Mutex<DayIndex>>)>>,
     query_time_limit: Duration,
+    inline_count_bytes: u64,
     /// Event count of every day indexed so far, kept after eviction.
     counts: DayCounts,
     /// Days that a default-view request found without a count.
@@ -52,6 +57,7 @@ impl IndexCache {
             max_lines,
             days: Mutex::new(Vec::new()),
             query_time_limit: DEFAULT_QUERY_TIME_LIMIT,
+            inline_count_bytes: DEFAULT_INLINE_COUNT_BYTES,
             counts: DayCounts::default(),
             queue: IndexQueue::default(),
         }
@@ -61,6 +67,19 @@ impl IndexCache {
     pub fn with_query_time_limit(mut self, limit: Duration) -> IndexCache {
         self.query_time_limit = limit;
         self
+    }
+
+    /// Returns the cache with another budget for counting small days during a request.
+    pub fn with_inline_count_bytes(mut self, bytes: u64) -> IndexCache {
+        self.inline_count_bytes = bytes;
+        self
+    }
+
+    /// Bytes of files without a count that one default-view request indexes before it
+    /// responds, so that small days, such as the first minutes of today, get their total at
+    /// once instead of `null` and a retry. Larger days go to the background worker.
+    pub fn inline_count_bytes(&self) -> u64 {
+        self.inline_count_bytes
     }
 
     /// Time a query over several days may read logs. The check runs before each day after

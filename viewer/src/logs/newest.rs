@@ -26,7 +26,9 @@ pub struct NewestPage {
 }
 
 /// Returns events `offset..offset + limit` of `dates` (ascending) newest first, read from the
-/// ends of the newest days' files, with the total when every day has a count.
+/// ends of the newest days' files, with the total when every day has a count. Days without a
+/// count are indexed first when their files together fit in
+/// [`IndexCache::inline_count_bytes`], and are otherwise returned in `uncounted`.
 ///
 /// Returns `None` when a day that the page reads has times out of file order, either seen in
 /// the lines read or recorded when the day was indexed, because only the index can sort it.
@@ -52,6 +54,7 @@ pub fn newest_page(
             None => uncounted.push(date),
         }
     }
+    count_small_days(cache, &mut counts, &mut uncounted)?;
 
     let needed = offset + limit;
     let mut events = Vec::with_capacity(needed.min(tail::MAX_TAIL_EVENTS));
@@ -83,6 +86,33 @@ pub fn newest_page(
     }))
 }
 
+/// Indexes the `uncounted` days now if their files together fit in the cache's inline budget,
+/// moving their counts to `counts`. Otherwise it leaves them all to the background worker,
+/// since one uncounted day already makes the total unknown.
+fn count_small_days(
+    cache: &IndexCache,
+    counts: &mut HashMap<NaiveDate, DayCount>,
+    uncounted: &mut Vec<NaiveDate>,
+) -> Result<(), QueryError> {
+    let mut bytes = 0u64;
+    for &date in uncounted.iter() {
+        let path = cache.path_of(date);
+        match std::fs::metadata(&path) {
+            Ok(metadata) => bytes = bytes.saturating_add(metadata.len()),
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(QueryError::Read { path, source }),
+        }
+    }
+    if bytes > cache.inline_count_bytes() {
+        return Ok(());
+    }
+
+    for date in uncounted.drain(..) {
+        counts.insert(date, DayCount::of(&cache.get(date)?));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +138,7 @@ mod tests {
             line("2026-01-16", 1, "10.0.0.3"),
         )
         .unwrap();
-        let cache = IndexCache::new(dir.path(), 1000);
+        let cache = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(0);
 
         let page = newest_page(&cache, &dates(), 0, 3).unwrap().unwrap();
 
@@ -119,6 +149,27 @@ mod tests {
     }
 
     #[test]
+    fn small_days_counted_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = line("2026-01-15", 1, "10.0.0.1") + &line("2026-01-15", 2, "10.0.0.2");
+        let new = line("2026-01-16", 1, "10.0.0.3");
+        std::fs::write(dir.path().join("2026-01-15.log"), &old).unwrap();
+        std::fs::write(dir.path().join("2026-01-16.log"), &new).unwrap();
+        let both = (old.len() + new.len()) as u64;
+        let fits = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(both);
+        let short = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(both - 1);
+
+        let counted = newest_page(&fits, &dates(), 0, 1).unwrap().unwrap();
+        let left = newest_page(&short, &dates(), 0, 1).unwrap().unwrap();
+
+        assert_eq!(counted.total, Some(3));
+        assert!(counted.uncounted.is_empty());
+        assert_eq!(left.total, None, "one byte over the budget counts no day");
+        assert_eq!(left.uncounted, dates());
+        assert_eq!(short.cached_lines(), 0);
+    }
+
+    #[test]
     fn recorded_unsorted_day_needs_index() {
         let dir = tempfile::tempdir().unwrap();
         // Sorted at the end, so only the index finds that the first line is the newest.
@@ -126,12 +177,17 @@ mod tests {
             + &line("2026-01-16", 1, "10.0.0.1")
             + &line("2026-01-16", 2, "10.0.0.2");
         std::fs::write(dir.path().join("2026-01-16.log"), text).unwrap();
-        let cache = IndexCache::new(dir.path(), 1000);
+        let cache = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(0);
+        let inline = IndexCache::new(dir.path(), 1000);
         let before_indexing = newest_page(&cache, &dates(), 0, 2).unwrap();
         cache.get(dates()[1]).unwrap();
 
         assert!(before_indexing.is_some(), "the last two lines are in order");
         assert!(newest_page(&cache, &dates(), 0, 2).unwrap().is_none());
+        assert!(
+            newest_page(&inline, &dates(), 0, 2).unwrap().is_none(),
+            "a day counted during the request is known to be unsorted"
+        );
     }
 
     #[test]
