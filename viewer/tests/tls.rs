@@ -223,6 +223,47 @@ fn https_login(dir: &Path, cert: &Path, key: &Path) {
     );
 }
 
+#[test]
+fn plain_http_redirected_to_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let config = write_config(dir.path(), Some((&cert, &key)));
+    let viewer = Running::start(&config);
+    let addr = viewer.url.trim_start_matches("https://").to_string();
+    let cacert = cert.to_str().unwrap();
+
+    let plain = curl(&[&format!("http://{addr}/ping")]);
+    let followed = curl(&[
+        "--location",
+        "--cacert",
+        cacert,
+        &format!("http://{addr}/ping"),
+    ]);
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: <a>\r\n\r\n")
+        .unwrap();
+    let mut bad_host = String::new();
+    stream.read_to_string(&mut bad_host).unwrap();
+    let ping = curl(&["--cacert", cacert, &format!("{}/ping", viewer.url)]);
+    viewer.stop();
+
+    assert!(plain.starts_with("HTTP/1.1 302"), "plain HTTP: {plain}");
+    assert!(
+        plain.contains(&format!("Location: https://{addr}/\r\n")),
+        "plain HTTP: {plain}"
+    );
+    assert!(plain.ends_with("instead.\n"), "plain HTTP: {plain}");
+    assert!(followed.contains("HTTP/1.1 302"), "followed: {followed}");
+    assert!(followed.contains("HTTP/1.1 200"), "followed: {followed}");
+    assert!(bad_host.starts_with("HTTP/1.1 400"), "bad host: {bad_host}");
+    assert!(!bad_host.contains("<a>"), "bad host: {bad_host}");
+    assert!(ping.ends_with("pong"), "ping: {ping}");
+}
+
 fn viewer_url_is_https(log: &str) -> bool {
     log.contains("listening on https://127.0.0.1:")
 }

@@ -12,6 +12,9 @@ pub(crate) use self::openssl::OpenSslContext as SslContextImpl;
 #[cfg(feature = "ssl-openssl")]
 pub(crate) use self::openssl::SplitOpenSslStream as SslStream;
 
+// trailwatch: the response to plain HTTP on the HTTPS port.
+#[cfg(feature = "ssl-rustls")]
+pub(crate) mod plain_http;
 #[cfg(feature = "ssl-rustls")]
 pub(crate) mod rustls;
 #[cfg(feature = "ssl-rustls")]

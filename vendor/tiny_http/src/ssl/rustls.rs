@@ -1,4 +1,5 @@
 use crate::connection::Connection;
+use crate::ssl::plain_http;
 use crate::util::refined_tcp_stream::Stream as RefinedStream;
 use std::error::Error;
 use std::io::{Read, Write};
@@ -18,20 +19,45 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct HandshakeSocket {
     inner: Connection,
     deadline: Option<Instant>,
+    /// trailwatch: whether the client's first bytes were checked for a plain HTTP request.
+    first_read: bool,
+    /// trailwatch: set once a plain HTTP request got its response, after which the socket
+    /// neither reads nor writes, so that no TLS alert follows that response.
+    plain_http: bool,
+}
+
+fn plain_http_error() -> std::io::Error {
+    let message = "plain HTTP request on the HTTPS port";
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 impl Read for HandshakeSocket {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.plain_http {
+            return Err(plain_http_error());
+        }
         if self.deadline.is_some_and(|deadline| Instant::now() > deadline) {
             let message = "TLS handshake timed out";
             return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, message));
         }
-        self.inner.read(buf)
+        let read = self.inner.read(buf)?;
+
+        if !self.first_read && read > 0 {
+            self.first_read = true;
+            if plain_http::is_plain_http(buf[0]) {
+                self.plain_http = true;
+                return Err(plain_http::reject(&mut self.inner, &buf[..read], self.deadline));
+            }
+        }
+        Ok(read)
     }
 }
 
 impl Write for HandshakeSocket {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.plain_http {
+            return Err(plain_http_error());
+        }
         self.inner.write(buf)
     }
 
@@ -143,6 +169,8 @@ impl RustlsContext {
         let socket = HandshakeSocket {
             inner: stream,
             deadline: Some(Instant::now() + HANDSHAKE_TIMEOUT),
+            first_read: false,
+            plain_http: false,
         };
         Ok(RustlsStream(Arc::new(Mutex::new(
             rustls::StreamOwned::new(connection, socket),
