@@ -1,15 +1,16 @@
 //! The viewer binary over HTTPS with a self-signed certificate from Debian's openssl, and
 //! curl as the TLS client.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Arc};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use common::process::ViewerProcess;
 use trailwatch_viewer::users::{hash_password, User, UserStore};
 
 const PASSWORD: &str = "tls-test-password";
@@ -67,62 +68,6 @@ fn write_config(dir: &Path, tls: Option<(&Path, &Path)>) -> PathBuf {
     let config = dir.join("viewer.toml");
     std::fs::write(&config, text).unwrap();
     config
-}
-
-/// A viewer process and the lines it logged so far.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    url: String,
-    log: Vec<String>,
-}
-
-impl Running {
-    /// Starts the binary on `config` and waits for its "listening on" line.
-    fn start(config: &Path) -> Running {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch-viewer"))
-            .arg("-c")
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-
-        let mut log = Vec::new();
-        let url = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("viewer did not start; log: {log:#?}"));
-            log.push(line.clone());
-            if let Some((_, url)) = line.split_once("listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        Running {
-            child,
-            lines,
-            url,
-            log,
-        }
-    }
-
-    /// Stops the process with SIGTERM and returns everything it logged.
-    fn stop(mut self) -> String {
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "viewer exited with {status}");
-        self.log.extend(self.lines.try_iter());
-        self.log.join("\n")
-    }
 }
 
 /// Runs curl with `args` and returns its output, headers included.
@@ -185,7 +130,7 @@ fn sec1_key_serves_https() {
 /// the session.
 fn https_login(dir: &Path, cert: &Path, key: &Path) {
     let config = write_config(dir, Some((cert, key)));
-    let viewer = Running::start(&config);
+    let viewer = ViewerProcess::start(&config);
     let cacert = cert.to_str().unwrap();
     let form = format!("username=admin&password={PASSWORD}");
 
@@ -228,8 +173,8 @@ fn plain_http_redirected_to_https() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
     let config = write_config(dir.path(), Some((&cert, &key)));
-    let viewer = Running::start(&config);
-    let addr = viewer.url.trim_start_matches("https://").to_string();
+    let viewer = ViewerProcess::start(&config);
+    let addr = viewer.addr().to_string();
     let cacert = cert.to_str().unwrap();
 
     let plain = curl(&[&format!("http://{addr}/ping")]);
@@ -272,7 +217,7 @@ fn viewer_url_is_https(log: &str) -> bool {
 fn plain_http_start_warns() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), None);
-    let viewer = Running::start(&config);
+    let viewer = ViewerProcess::start(&config);
     let form = format!("username=admin&password={PASSWORD}");
 
     let login = curl(&["--data", &form, &format!("{}/login", viewer.url)]);
@@ -368,8 +313,8 @@ fn close_notify_in_handshake_ends_connection() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
     let config = write_config(dir.path(), Some((&cert, &key)));
-    let viewer = Running::start(&config);
-    let addr = viewer.url.trim_start_matches("https://").to_string();
+    let viewer = ViewerProcess::start(&config);
+    let addr = viewer.addr().to_string();
 
     // A real ClientHello, then a close_notify alert. On this sequence a blocking rustls 0.23.4
     // server loops for ever in complete_io (RUSTSEC-2024-0336). A check outside this
@@ -389,7 +334,7 @@ fn close_notify_in_handshake_ends_connection() {
     let mut close_notify = Vec::new();
     client.write_tls(&mut close_notify).unwrap();
 
-    let before = cpu_ticks(viewer.child.id());
+    let before = cpu_ticks(viewer.pid());
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -400,7 +345,7 @@ fn close_notify_in_handshake_ends_connection() {
     let mut reply = Vec::new();
     let closed = stream.read_to_end(&mut reply);
     std::thread::sleep(Duration::from_secs(2));
-    let used = cpu_ticks(viewer.child.id()) - before;
+    let used = cpu_ticks(viewer.pid()) - before;
 
     let ping = curl(&[
         "--cacert",
@@ -421,8 +366,8 @@ fn dripping_handshake_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
     let config = write_config(dir.path(), Some((&cert, &key)));
-    let viewer = Running::start(&config);
-    let addr = viewer.url.trim_start_matches("https://").to_string();
+    let viewer = ViewerProcess::start(&config);
+    let addr = viewer.addr().to_string();
 
     // The start of a TLS record announcing a large ClientHello, then one byte every 2 s. Each
     // byte beats the 10 s socket timeout, so only the handshake deadline (10 s from accept)
