@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use common::{day, event, Session, TestViewer};
+use trailwatch_event::Event;
 use trailwatch_viewer::logs::cache::DEFAULT_INLINE_COUNT_BYTES;
 
 /// Writes 2 events three days ago, none two days ago, 3 events and a bad line yesterday, and
@@ -80,6 +81,11 @@ fn viewer_with_days_counting(inline_bytes: u64) -> (TestViewer, NaiveDate, Naive
     (viewer, oldest, today)
 }
 
+/// Returns the event appended to `today` after the first request, the newest of the range.
+fn third_today(today: NaiveDate) -> Event {
+    event(today, 0, 7, "10.0.0.8", "203.0.113.4", "d.test", "today 3")
+}
+
 /// Requests `path` until its total is not null, for up to 10 s.
 fn poll_total(session: &Session, path: &str) -> serde_json::Value {
     for _ in 0..200 {
@@ -131,15 +137,7 @@ fn small_days_counted_at_once() {
     let range = format!("from={from}&to={to}");
 
     let first = session.json(&format!("/api/events?{range}&limit=4&offset=1"));
-    viewer.write_events(&[event(
-        to,
-        0,
-        7,
-        "10.0.0.8",
-        "203.0.113.4",
-        "d.test",
-        "today 3",
-    )]);
+    viewer.write_events(&[third_today(to)]);
     let grown = session.json(&format!("/api/events?{range}&limit=1"));
 
     assert_eq!(first["total"], 7, "first request: {first}");
@@ -158,15 +156,7 @@ fn appended_event_changes_total() {
     let path = format!("/api/events?from={from}&to={to}&limit=1");
     poll_total(&session, &path);
 
-    viewer.write_events(&[event(
-        to,
-        0,
-        7,
-        "10.0.0.8",
-        "203.0.113.4",
-        "d.test",
-        "today 3",
-    )]);
+    viewer.write_events(&[third_today(to)]);
     let grown = poll_total(&session, &path);
 
     assert_eq!(grown["total"], 8);

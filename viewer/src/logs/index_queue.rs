@@ -17,8 +17,9 @@ pub struct IndexQueue {
 
 #[derive(Debug, Default)]
 struct QueueState {
-    /// Dates in the order they are indexed, each at most once. A missing log file counts as 0
-    /// events and is never queued, so the queue is at most as long as the log folder has files.
+    /// Dates in the order they are indexed, each at most once. Callers queue only days whose
+    /// log file exists, because a missing file counts as 0 events, so the queue is at most as
+    /// long as the log folder has files.
     dates: VecDeque<NaiveDate>,
     worker_running: bool,
 }

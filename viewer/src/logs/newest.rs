@@ -128,16 +128,20 @@ mod tests {
         first.iter_days().take(2).collect()
     }
 
+    /// Writes two sorted events on the first of [`dates`] and one on the second into `dir`,
+    /// and returns the bytes written.
+    fn write_two_days(dir: &std::path::Path) -> u64 {
+        let old = line("2026-01-15", 1, "10.0.0.1") + &line("2026-01-15", 2, "10.0.0.2");
+        let new = line("2026-01-16", 1, "10.0.0.3");
+        std::fs::write(dir.join("2026-01-15.log"), &old).unwrap();
+        std::fs::write(dir.join("2026-01-16.log"), &new).unwrap();
+        (old.len() + new.len()) as u64
+    }
+
     #[test]
     fn newest_day_read_first() {
         let dir = tempfile::tempdir().unwrap();
-        let old = line("2026-01-15", 1, "10.0.0.1") + &line("2026-01-15", 2, "10.0.0.2");
-        std::fs::write(dir.path().join("2026-01-15.log"), old).unwrap();
-        std::fs::write(
-            dir.path().join("2026-01-16.log"),
-            line("2026-01-16", 1, "10.0.0.3"),
-        )
-        .unwrap();
+        write_two_days(dir.path());
         let cache = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(0);
 
         let page = newest_page(&cache, &dates(), 0, 3).unwrap().unwrap();
@@ -151,11 +155,7 @@ mod tests {
     #[test]
     fn small_days_counted_inline() {
         let dir = tempfile::tempdir().unwrap();
-        let old = line("2026-01-15", 1, "10.0.0.1") + &line("2026-01-15", 2, "10.0.0.2");
-        let new = line("2026-01-16", 1, "10.0.0.3");
-        std::fs::write(dir.path().join("2026-01-15.log"), &old).unwrap();
-        std::fs::write(dir.path().join("2026-01-16.log"), &new).unwrap();
-        let both = (old.len() + new.len()) as u64;
+        let both = write_two_days(dir.path());
         let fits = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(both);
         let short = IndexCache::new(dir.path(), 1000).with_inline_count_bytes(both - 1);
 
